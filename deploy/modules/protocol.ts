@@ -1,0 +1,39 @@
+import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+
+/** Defaults for a local network; every one is a module parameter that a deployment can override. */
+export const DEFAULTS = {
+  minStake: 1_000n * 10n ** 18n,
+  unbondingDelay: 7n * 24n * 3600n,
+  protocolFeeBps: 500n,
+  equivocationPenalty: 1_000n * 10n ** 18n,
+  reporterRewardBps: 5_000n,
+} as const;
+
+/**
+ * The wiring every deployment shares: registries and settlement on top of an OPG token, the settlement
+ * bound as the only slasher, slashing parameters set. Transactions that need the owner are sent from
+ * `governance`, which is the deploying account unless a parameter names another account it controls.
+ */
+export function buildProtocol(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
+  const governance = m.getAccount(0);
+  const treasury = m.getParameter("treasury", governance);
+  const minStake = m.getParameter("minStake", DEFAULTS.minStake);
+  const unbondingDelay = m.getParameter("unbondingDelay", DEFAULTS.unbondingDelay);
+  const protocolFeeBps = m.getParameter("protocolFeeBps", DEFAULTS.protocolFeeBps);
+  const penalty = m.getParameter("equivocationPenalty", DEFAULTS.equivocationPenalty);
+  const rewardBps = m.getParameter("reporterRewardBps", DEFAULTS.reporterRewardBps);
+
+  const models = m.contract("ModelRegistry", [token]);
+  const operators = m.contract("OperatorRegistry", [token, governance, minStake, unbondingDelay]);
+  const settlement = m.contract("InferenceSettlement", [
+    token,
+    models,
+    operators,
+    governance,
+    treasury,
+    protocolFeeBps,
+  ]);
+  m.call(operators, "bindSettlement", [settlement], { from: governance });
+  m.call(settlement, "setSlashParams", [penalty, rewardBps], { from: governance });
+  return { models, operators, settlement };
+}

@@ -1,0 +1,380 @@
+/**
+ * The whole protocol, end to end, on Hardhat's embedded network: deploy, register the Iris model, stake an
+ * operator, open requests (prepaid and with a permit), run the model for real, sign, fulfil, split fees,
+ * withdraw, refund an expired request, reject forged results, and finally audit a result from chain data alone.
+ *
+ *   npm run demo
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import { network } from "hardhat";
+import { createPublicClient, custom, keccak256, toHex, type Address, type Hex } from "viem";
+import { hardhat } from "viem/chains";
+import { auditRequest } from "../src/audit/audit.js";
+import { deployLocalSystem } from "../src/devnet/deploy.js";
+import {
+  decodeRevert,
+  findEvent,
+  formatRevert,
+  openedFrom,
+  signPermit,
+  signResultWithEthers,
+  type OpenedRequest,
+} from "../src/ethers/index.js";
+import { encodeFeatures, decodeLogits, toDataUri, fromDataUri } from "../src/model/encoding.js";
+import { inferBytes } from "../src/model/infer.js";
+import { IRIS_CLASS_NAMES, loadIris } from "../src/model/iris.js";
+import { loadModel, sha256Hex } from "../src/model/onnx-runtime.js";
+import { DEFAULT_RUNTIME, runtimeHash } from "../src/model/runtime.js";
+import { modeName, settlementDomain, splitFee, VerificationMode } from "../src/protocol/index.js";
+
+const OPG = 10n ** 18n;
+const MODEL_PATH = join(import.meta.dirname, "../models/iris-mlp.onnx");
+const FEE = 2n * OPG;
+const ROYALTY_BPS = 1_000;
+
+// ---------------------------------------------------------------------------------------------- report
+let step = 0;
+const opg = (wei: bigint) => {
+  const whole = wei / OPG;
+  const frac = (wei % OPG).toString().padStart(18, "0").replace(/0+$/, "");
+  return `${whole.toLocaleString("en")}${frac === "" ? "" : `.${frac}`} OPG`;
+};
+const short = (h: string) => `${h.slice(0, 10)}…${h.slice(-6)}`;
+const heading = (title: string) => {
+  console.log(`\n${String(++step).padStart(2)}. ${title}`);
+};
+const line = (text: string, gas?: bigint) => {
+  console.log(
+    `    ${gas === undefined ? text : `${text.padEnd(68)} gas ${gas.toLocaleString("en").padStart(7)}`}`,
+  );
+};
+async function sent(tx: Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+  const receipt = await (await tx).wait();
+  if (receipt === null) throw new Error("transaction dropped");
+  return receipt;
+}
+const softmax = (logits: Float32Array) => {
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (l) => Math.exp(l - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+};
+
+// ---------------------------------------------------------------------------------------------- setup
+console.log("OPG verifiable inference: end-to-end demo on Hardhat's embedded network");
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
+const signers = await ethers.getSigners();
+const [deployer, treasuryAccount, modelOwner, operator, payout, alice, bob, keeper, mallory] = signers;
+if (
+  !deployer ||
+  !treasuryAccount ||
+  !modelOwner ||
+  !operator ||
+  !payout ||
+  !alice ||
+  !bob ||
+  !keeper ||
+  !mallory
+) {
+  throw new Error("the embedded network has too few accounts");
+}
+const operatorKey = new ethers.Wallet(keccak256(toHex("opg demo: operator signing key")));
+
+heading("Deploy the protocol (Ignition module deploy/modules/LocalOPGProtocol.ts)");
+const { token, models, operators, settlement, chainId } = await deployLocalSystem(connection);
+const settlementAddress = (await settlement.getAddress()) as Address;
+for (const [name, c] of Object.entries({
+  "OPG token": token,
+  ModelRegistry: models,
+  OperatorRegistry: operators,
+  InferenceSettlement: settlement,
+})) {
+  line(`${name.padEnd(20)} ${await c.getAddress()}`);
+}
+await sent(settlement.connect(deployer).setTreasury(treasuryAccount.address));
+for (const account of [modelOwner, operator, alice, bob])
+  await sent(token.connect(deployer).transfer(account.address, 10_000n * OPG));
+line(
+  `chain id ${chainId}; treasury ${treasuryAccount.address}; 10,000 OPG sent to owner, operator, alice, bob`,
+);
+
+heading("Register the Iris model version: an immutable commitment to the file and its runtime");
+const modelBytes = new Uint8Array(await readFile(MODEL_PATH));
+const fileHash = sha256Hex(modelBytes);
+const runtime = runtimeHash(DEFAULT_RUNTIME);
+const registered = await sent(
+  models.connect(modelOwner).registerModel({
+    name: "iris-mlp",
+    fileHash,
+    runtimeHash: runtime,
+    zkCommitment: `0x${"0".repeat(64)}`,
+    zkVerifier: "0x0000000000000000000000000000000000000000",
+    uri: "models/iris-mlp.onnx",
+    fee: FEE,
+    royaltyBps: ROYALTY_BPS,
+    modes: VerificationMode.Signature,
+  }),
+);
+const modelId = findEvent(models, registered, "ModelRegistered").args.getValue("modelId") as Hex;
+line(`file models/iris-mlp.onnx (${modelBytes.length} bytes), sha256 ${fileHash}`);
+line(
+  `runtime ${DEFAULT_RUNTIME.runtime}@${DEFAULT_RUNTIME.version} ${DEFAULT_RUNTIME.backend}, hash ${short(runtime)}`,
+);
+line(`model id ${modelId} (derived from the content)`, registered.gasUsed);
+line(
+  `fee ${opg(FEE)} per inference, royalty ${ROYALTY_BPS / 100}% to the owner, protocol fee ${Number(await settlement.protocolFeeBps()) / 100}%`,
+);
+
+heading("Stake an operator: 1,000 OPG; signing key kept apart from the payout address");
+await sent(token.connect(operator).approve(await operators.getAddress(), 1_000n * OPG));
+const staked = await sent(
+  operators.connect(operator).register(operatorKey.address, payout.address, 1_000n * OPG),
+);
+line(
+  `operator ${operator.address}, signing key ${operatorKey.address}, payout ${payout.address}`,
+  staked.gasUsed,
+);
+
+heading(
+  "Open requests: alice pays from a prepaid balance, bob with an EIP-2612 permit in the same transaction",
+);
+await sent(token.connect(alice).approve(settlementAddress, 10n * OPG));
+line("alice deposits 10 OPG", (await sent(settlement.connect(alice).deposit(10n * OPG))).gasUsed);
+const iris = loadIris();
+const samples = [0, 75, 120].map((i) => ({ features: iris.features[i]!, label: iris.labels[i]! }));
+async function open(
+  from: NonNullable<typeof alice>,
+  sample: (typeof samples)[number],
+  deadlineIn: bigint,
+  permit = false,
+): Promise<OpenedRequest> {
+  const input = encodeFeatures(sample.features);
+  const now = BigInt(await networkHelpers.time.latest());
+  const params = {
+    modelId,
+    inputHash: keccak256(input),
+    maxFee: FEE,
+    deadline: now + deadlineIn,
+    mode: VerificationMode.Signature,
+    operator: "0x0000000000000000000000000000000000000000",
+    callback: "0x0000000000000000000000000000000000000000",
+    callbackGasLimit: 0,
+    inputUri: toDataUri(input), // the input itself travels on chain, so anyone can re-run it
+  };
+  const receipt = permit
+    ? await sent(
+        settlement
+          .connect(from)
+          .openRequestWithPermit(params, await signPermit(token, from, settlementAddress, FEE, now + 600n)),
+      )
+    : await sent(settlement.connect(from).openRequest(params));
+  const opened = openedFrom(settlement, receipt);
+  line(
+    `#${opened.requestId} by ${from === alice ? "alice" : "bob  "} ${permit ? "(permit) " : "(prepaid)"} input [${sample.features.join(", ")}] (a ${IRIS_CLASS_NAMES[sample.label]})`,
+    receipt.gasUsed,
+  );
+  return opened;
+}
+const r1 = await open(alice, samples[0]!, 3600n);
+const r2 = await open(bob, samples[1]!, 3600n, true);
+const r3 = await open(alice, samples[2]!, 300n);
+const r4 = await open(alice, samples[2]!, 3600n);
+line(
+  `bob's allowance to settlement after the permit: ${opg(await token.allowance(bob.address, settlementAddress))} (nothing left approved)`,
+);
+
+heading("Operator: verify the committed model file, run it with onnxruntime-web, sign the result (EIP-712)");
+const version = await models.getModel(modelId);
+const model = await loadModel(MODEL_PATH, { expectedSha256: version.fileHash as Hex });
+line(
+  `loaded model, sha256 matches the registry (${short(version.fileHash)}); runtime hash matches: ${version.runtimeHash === runtime}`,
+);
+const domain = settlementDomain(chainId, settlementAddress);
+async function serve(opened: OpenedRequest) {
+  const input = fromDataUri(opened.inputUri);
+  if (keccak256(input) !== opened.request.inputHash)
+    throw new Error(`request ${opened.requestId}: input does not match its hash`);
+  const output = await inferBytes(model, input);
+  const logits = decodeLogits(output, 3);
+  const probabilities = softmax(logits);
+  const best = probabilities.indexOf(Math.max(...probabilities));
+  const outputHash = keccak256(output);
+  const signature = await signResultWithEthers(operatorKey, domain, {
+    requestId: opened.requestId,
+    modelId: opened.request.modelId,
+    inputHash: opened.request.inputHash,
+    outputHash,
+    operator: operator!.address as Address,
+  });
+  return {
+    output: toHex(output),
+    outputHash,
+    signature,
+    className: IRIS_CLASS_NAMES[best]!,
+    confidence: probabilities[best]!,
+  };
+}
+const results = new Map<bigint, Awaited<ReturnType<typeof serve>>>();
+for (const opened of [r1, r2, r4]) {
+  const result = await serve(opened);
+  results.set(opened.requestId, result);
+  line(
+    `#${opened.requestId}: ${result.className} (p = ${result.confidence.toFixed(3)}), output hash ${short(result.outputHash)}`,
+  );
+}
+
+heading("Reject forged results (the attempts revert; nothing changes)");
+{
+  const { request, requestId } = r4;
+  const honest = results.get(requestId)!;
+  const forgedOutput = toHex(encodeFeatures([0, 0, 9]));
+  const attempts: [string, () => Promise<unknown>][] = [
+    [
+      "output swapped under the operator's real signature",
+      () =>
+        settlement.connect(mallory).fulfillSigned.staticCall(
+          request,
+          requestId,
+          {
+            operator: operator.address,
+            outputHash: keccak256(forgedOutput),
+            output: forgedOutput,
+            outputUri: "",
+          },
+          honest.signature,
+        ),
+    ],
+    [
+      "result signed by mallory's own, unregistered key",
+      async () => {
+        const sig = await signResultWithEthers(mallory, domain, {
+          requestId,
+          modelId: request.modelId,
+          inputHash: request.inputHash,
+          outputHash: keccak256(forgedOutput),
+          operator: mallory.address as Address,
+        });
+        return settlement.connect(mallory).fulfillSigned.staticCall(
+          request,
+          requestId,
+          {
+            operator: mallory.address,
+            outputHash: keccak256(forgedOutput),
+            output: forgedOutput,
+            outputUri: "",
+          },
+          sig,
+        );
+      },
+    ],
+    [
+      "honest signature replayed on another request (#1)",
+      () =>
+        settlement.connect(mallory).fulfillSigned.staticCall(
+          r1.request,
+          r1.requestId,
+          {
+            operator: operator.address,
+            outputHash: honest.outputHash,
+            output: honest.output,
+            outputUri: "",
+          },
+          honest.signature,
+        ),
+    ],
+    [
+      "fee cut: request re-posted with a smaller fee",
+      () =>
+        settlement.fulfillSigned.staticCall(
+          { ...request, fee: 1n },
+          requestId,
+          { operator: operator.address, outputHash: honest.outputHash, output: honest.output, outputUri: "" },
+          honest.signature,
+        ),
+    ],
+  ];
+  for (const [what, attempt] of attempts) {
+    try {
+      await attempt();
+      throw new Error(`forgery accepted: ${what}`);
+    } catch (error) {
+      const decoded = decodeRevert(error, [settlement, operators, models, token]);
+      if (decoded === undefined) throw error;
+      line(`${what.padEnd(52)} → rejected: ${formatRevert(decoded)}`);
+    }
+  }
+}
+
+heading("Fulfil: the verified results settle and the fee is split (credited to balances)");
+for (const opened of [r1, r2, r4]) {
+  const result = results.get(opened.requestId)!;
+  const receipt = await sent(
+    settlement
+      .connect(operator)
+      .fulfillSigned(
+        opened.request,
+        opened.requestId,
+        { operator: operator.address, outputHash: result.outputHash, output: result.output, outputUri: "" },
+        result.signature,
+      ),
+  );
+  line(`#${opened.requestId} fulfilled with ${modeName(opened.request.mode)} verification`, receipt.gasUsed);
+}
+line("(the first fulfilment creates the payout, royalty and protocol balance slots: 3 × 20k gas, once)");
+const split = splitFee(FEE, ROYALTY_BPS, r1.request.protocolFeeBps);
+line(
+  `per request: operator ${opg(split.operator)}, model owner ${opg(split.royalty)}, protocol ${opg(split.protocol)}`,
+);
+
+heading("Refund: request #3 was never served; after its deadline anyone may refund it");
+await networkHelpers.time.increaseTo(r3.request.deadline + 1n);
+const refund = await sent(settlement.connect(keeper).refund(r3.request, r3.requestId));
+line(`keeper refunds #${r3.requestId}: ${opg(r3.request.fee)} back to alice's balance`, refund.gasUsed);
+
+heading("Withdraw (pull payments)");
+for (const [name, who] of [
+  ["operator payout", payout],
+  ["model owner", modelOwner],
+  ["alice", alice],
+] as const) {
+  const balance = await settlement.balances(who.address);
+  const receipt = await sent(settlement.connect(who).withdraw(who.address, balance));
+  line(`${name.padEnd(16)} withdraws ${opg(balance)}`, receipt.gasUsed);
+}
+const collected = await settlement.protocolFees();
+line(
+  `treasury collects ${opg(collected)} of protocol fees`,
+  (await sent(settlement.connect(keeper).collectProtocolFees())).gasUsed,
+);
+const held = await token.balanceOf(settlementAddress);
+line(`settlement now holds ${opg(held)}: everything owed was paid out, nothing is stuck`);
+if (held !== 0n) throw new Error("escrow is not empty");
+
+heading(
+  "Audit request #1 from chain data alone (events, settling transaction, registry state, the input on chain)",
+);
+const client = createPublicClient({
+  chain: { ...hardhat, id: Number(chainId) },
+  transport: custom(connection.provider),
+});
+const report = await auditRequest({
+  client,
+  settlement: settlementAddress,
+  requestId: r1.requestId,
+  modelFile: modelBytes,
+  sha256: sha256Hex,
+  runtimeHash: runtime,
+  runModel: (input) => inferBytes(model, input),
+});
+for (const c of report.checks) line(`${c.ok ? "✓" : "✗"} ${c.name.padEnd(40)} ${c.detail}`);
+console.log(
+  `\n    Verdict: ${report.verdict.toUpperCase()}. Request #${r1.requestId} was answered by model iris-mlp (sha256 ${short(fileHash)}) ` +
+    `on input [${samples[0]!.features.join(", ")}], signed by the staked key ${short(report.result?.signer ?? "")} of operator ${short(operator.address)}.`,
+);
+const refundedReport = await auditRequest({ client, settlement: settlementAddress, requestId: r3.requestId });
+console.log(`    Request #${r3.requestId}: ${refundedReport.verdict}.`);
+await model.release();
+if (report.verdict !== "verified" || refundedReport.verdict !== "refunded") process.exitCode = 1;

@@ -1,0 +1,36 @@
+import type { NetworkConnection } from "hardhat/types/network";
+import LocalOPGProtocol from "../../deploy/modules/LocalOPGProtocol.js";
+import {
+  InferenceSettlement__factory,
+  ModelRegistry__factory,
+  OperatorRegistry__factory,
+  OPGToken__factory,
+  type InferenceSettlement,
+  type ModelRegistry,
+  type OperatorRegistry,
+  type OPGToken,
+} from "../../typechain-types/index.js";
+
+/** A deployed system with typed contracts connected to the deployer (governance). */
+export interface LocalSystem {
+  token: OPGToken;
+  models: ModelRegistry;
+  operators: OperatorRegistry;
+  settlement: InferenceSettlement;
+  chainId: bigint;
+}
+
+/** Deploy the whole protocol with a local OPG token through the Ignition module. */
+export async function deployLocalSystem(connection: NetworkConnection): Promise<LocalSystem> {
+  const deployed = await connection.ignition.deploy(LocalOPGProtocol, { displayUi: false });
+  const [deployer] = await connection.ethers.getSigners();
+  if (deployer === undefined) throw new Error("the network has no accounts to deploy from");
+  const at = async (c: { getAddress(): Promise<string> }) => c.getAddress();
+  return {
+    token: OPGToken__factory.connect(await at(deployed.token), deployer),
+    models: ModelRegistry__factory.connect(await at(deployed.models), deployer),
+    operators: OperatorRegistry__factory.connect(await at(deployed.operators), deployer),
+    settlement: InferenceSettlement__factory.connect(await at(deployed.settlement), deployer),
+    chainId: (await connection.ethers.provider.getNetwork()).chainId,
+  };
+}

@@ -1,0 +1,15 @@
+/** Basis-point denominator, as `ProtocolLimits.BPS`. */
+export const BPS = 10_000n;
+
+/** How a fee is split, exactly as `InferenceSettlement` does it (the operator takes the rounding dust). */
+export interface FeeSplit {
+  royalty: bigint;
+  protocol: bigint;
+  operator: bigint;
+}
+
+export function splitFee(fee: bigint, royaltyBps: number, protocolFeeBps: number): FeeSplit {
+  const royalty = (fee * BigInt(royaltyBps)) / BPS;
+  const protocol = (fee * BigInt(protocolFeeBps)) / BPS;
+  return { royalty, protocol, operator: fee - royalty - protocol };
+}

@@ -1,0 +1,5 @@
+export * from "./fees.js";
+export * from "./ids.js";
+export * from "./modes.js";
+export * from "./request.js";
+export * from "./typed-data.js";

@@ -1,0 +1,31 @@
+/** Verification modes, as the bit flags of `contracts/libraries/VerificationModes.sol`. */
+export const VerificationMode = {
+  /** Result signed (EIP-712) by the key of a staked operator. */
+  Signature: 1,
+  /** Result proven by a zk proof. */
+  Zk: 2,
+} as const;
+
+export type VerificationMode = (typeof VerificationMode)[keyof typeof VerificationMode];
+
+/** Human name of a single mode, for reports. */
+export function modeName(mode: number): string {
+  switch (mode) {
+    case VerificationMode.Signature:
+      return "signature";
+    case VerificationMode.Zk:
+      return "zk";
+    default:
+      return `unknown(${mode})`;
+  }
+}
+
+/** Request status, as `IInferenceSettlement.RequestStatus`. */
+export const RequestStatus = ["None", "Pending", "Fulfilled", "FulfilledCallbackFailed", "Refunded"] as const;
+export type RequestStatus = (typeof RequestStatus)[number];
+
+/** Model status, as `IModelRegistry.ModelStatus`. */
+export const ModelStatus = { None: 0, Active: 1, Deprecated: 2, Revoked: 3 } as const;
+
+/** Access gate kinds, as `IModelRegistry.GateKind`. */
+export const GateKind = { None: 0, MinBalance: 1, Allowlist: 2 } as const;
