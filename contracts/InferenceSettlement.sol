@@ -9,6 +9,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {IInferenceProofVerifier} from "./interfaces/IInferenceProofVerifier.sol";
 import {IInferenceSettlement} from "./interfaces/IInferenceSettlement.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorRegistry} from "./interfaces/IOperatorRegistry.sol";
@@ -159,7 +160,14 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         Result calldata result,
         bytes calldata signature
     ) external {
-        _checkFulfillable(request, requestId, result, VerificationModes.SIGNATURE);
+        _checkFulfillable(request, requestId, result.operator, VerificationModes.SIGNATURE);
+        if (result.output.length != 0) {
+            bytes32 computed = keccak256(result.output);
+            if (computed != result.outputHash) revert OutputHashMismatch(result.outputHash, computed);
+        }
+        if (models.statusOf(request.modelId) == IModelRegistry.ModelStatus.Revoked) {
+            revert ModelRevoked(request.modelId);
+        }
         bytes32 digest = _resultDigest(
             requestId,
             request.modelId,
@@ -169,7 +177,36 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         );
         address signer = _recover(digest, signature);
         address payout = operators.payoutFor(result.operator, signer);
-        _settle(request, requestId, result, payout, signer);
+        _settle(
+            request,
+            requestId,
+            result.operator,
+            payout,
+            signer,
+            result.outputHash,
+            result.output,
+            result.outputUri
+        );
+    }
+
+    /// @inheritdoc IInferenceSettlement
+    function fulfillZk(Request calldata request, uint256 requestId, uint256 output, ZkProof calldata proof) external {
+        _checkFulfillable(request, requestId, msg.sender, VerificationModes.ZK);
+        (IModelRegistry.ModelStatus status, bytes32 zkCommitment, address verifier) = models.zkBindingOf(
+            request.modelId
+        );
+        if (status == IModelRegistry.ModelStatus.Revoked) revert ModelRevoked(request.modelId);
+        // The registry keeps the commitment, and `_open` the input hash, inside the field; the output is ours to check.
+        if (output >= ProtocolLimits.SNARK_SCALAR_FIELD) revert PublicSignalOutOfField(0, output);
+        uint256[4] memory signals = [
+            output,
+            uint256(zkCommitment),
+            uint256(request.inputHash),
+            _zkBinding(requestId, msg.sender)
+        ];
+        if (!IInferenceProofVerifier(verifier).verifyProof(proof.a, proof.b, proof.c, signals)) revert InvalidProof();
+        bytes memory outputBytes = abi.encode(output);
+        _settle(request, requestId, msg.sender, msg.sender, address(0), keccak256(outputBytes), outputBytes, "");
     }
 
     /// @inheritdoc IInferenceSettlement
@@ -256,6 +293,11 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IInferenceSettlement
+    function zkBinding(uint256 requestId, address submitter) external pure returns (uint256) {
+        return _zkBinding(requestId, submitter);
+    }
+
+    /// @inheritdoc IInferenceSettlement
     function requestStatus(uint256 requestId) external view returns (RequestStatus) {
         return _statusOf(_requests[requestId]);
     }
@@ -286,6 +328,9 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         uint16 royaltyBps;
         (modelOwner, fee, royaltyBps) = models.requestTerms(p.modelId, msg.sender, p.mode);
         if (fee > p.maxFee) revert FeeAboveMax(fee, p.maxFee);
+        if (p.mode == VerificationModes.ZK && uint256(p.inputHash) >= ProtocolLimits.SNARK_SCALAR_FIELD) {
+            revert InputNotInField(p.inputHash);
+        }
 
         uint16 protocolBps = protocolFeeBps;
         requestId = nextRequestId;
@@ -310,24 +355,12 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
     }
 
     /// @dev Checks shared by every verification mode before its own proof check.
-    function _checkFulfillable(
-        Request calldata request,
-        uint256 requestId,
-        Result calldata result,
-        uint8 mode
-    ) private view {
+    function _checkFulfillable(Request calldata request, uint256 requestId, address operator, uint8 mode) private view {
         _checkPending(request, requestId);
         if (block.timestamp > request.deadline) revert RequestExpired(requestId, request.deadline);
         if (request.mode != mode) revert WrongMode(requestId, request.mode);
-        if (request.operator != address(0) && request.operator != result.operator) {
+        if (request.operator != address(0) && request.operator != operator) {
             revert OperatorNotAssigned(requestId, request.operator);
-        }
-        if (result.output.length != 0) {
-            bytes32 computed = keccak256(result.output);
-            if (computed != result.outputHash) revert OutputHashMismatch(result.outputHash, computed);
-        }
-        if (models.statusOf(request.modelId) == IModelRegistry.ModelStatus.Revoked) {
-            revert ModelRevoked(request.modelId);
         }
     }
 
@@ -338,13 +371,17 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         if (stored != _hashCalldataRequest(request)) revert RequestMismatch(requestId);
     }
 
-    /// @dev Effects of a verified result: mark settled, split the fee into ledger credits, then deliver.
+    /// @dev Effects of a verified result, identical for every mode: mark settled, split the fee into ledger
+    /// credits, emit, then deliver to the callback.
     function _settle(
         Request calldata request,
         uint256 requestId,
-        Result calldata result,
+        address operator,
         address payout,
-        address signer
+        address signer,
+        bytes32 outputHash,
+        bytes memory output,
+        string memory outputUri
     ) private {
         _requests[requestId] = FULFILLED;
         uint256 fee = request.fee;
@@ -357,21 +394,13 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
             // is never negative.
             balances[payout] += fee - royalty - protocolCut;
         }
-        emit RequestFulfilled(
-            requestId,
-            result.operator,
-            payout,
-            signer,
-            result.outputHash,
-            result.output,
-            result.outputUri
-        );
+        emit RequestFulfilled(requestId, operator, payout, signer, outputHash, output, outputUri);
 
         address callback = request.callback;
         if (callback != address(0)) {
             bytes memory payload = abi.encodeCall(
                 IInferenceConsumer.onInferenceResult,
-                (requestId, request.modelId, request.inputHash, result.outputHash, result.output)
+                (requestId, request.modelId, request.inputHash, outputHash, output)
             );
             if (!_callWithExactGas(callback, request.callbackGasLimit, payload)) {
                 _requests[requestId] = CALLBACK_FAILED;
@@ -415,6 +444,10 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
             _hashTypedDataV4(
                 keccak256(abi.encode(RESULT_TYPEHASH, requestId, modelId, inputHash, outputHash, operator))
             );
+    }
+
+    function _zkBinding(uint256 requestId, address submitter) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(requestId, submitter))) >> 3;
     }
 
     function _deposit(address account, uint256 amount) private {

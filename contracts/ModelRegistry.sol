@@ -42,6 +42,9 @@ contract ModelRegistry is IModelRegistry {
             spec.modes & VerificationModes.ZK != 0 &&
             (spec.zkCommitment == bytes32(0) || spec.zkVerifier.code.length == 0)
         ) revert ZkBindingRequired();
+        if (uint256(spec.zkCommitment) >= ProtocolLimits.SNARK_SCALAR_FIELD) {
+            revert InvalidZkCommitment(spec.zkCommitment);
+        }
         if (spec.royaltyBps > ProtocolLimits.MAX_ROYALTY_BPS) {
             revert RoyaltyTooHigh(spec.royaltyBps, ProtocolLimits.MAX_ROYALTY_BPS);
         }
@@ -157,6 +160,14 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function statusOf(bytes32 modelId) external view returns (ModelStatus) {
         return _models[modelId].status;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function zkBindingOf(
+        bytes32 modelId
+    ) external view returns (ModelStatus status, bytes32 zkCommitment, address zkVerifier) {
+        ModelVersion storage model = _models[modelId];
+        return (model.status, model.zkCommitment, model.zkVerifier);
     }
 
     /// @inheritdoc IModelRegistry

@@ -4,8 +4,10 @@ import { Signature, verifyTypedData } from "ethers";
 import { hashDomain, keccak256, recoverAddress, toHex, type Address, type Hex } from "viem";
 import { signPermit } from "../src/ethers/index.js";
 import {
+  fieldToBytes32,
   hashRequest,
   resultDigest,
+  SNARK_SCALAR_FIELD,
   resultTypesForEthers,
   settlementDomain,
   splitFee,
@@ -528,11 +530,15 @@ describe("InferenceSettlement", () => {
         modelSpec({
           name: "zk-capable",
           modes: VerificationMode.Signature | VerificationMode.Zk,
-          zkCommitment: keccak256(toHex("weights")),
+          zkCommitment: fieldToBytes32(BigInt(keccak256(toHex("weights"))) % SNARK_SCALAR_FIELD),
           zkVerifier: (await p.token.getAddress()) as Address,
         }),
       );
-      const { requestId, request } = await openPrepaid(p, { modelId: zkModel, mode: VerificationMode.Zk });
+      const { requestId, request } = await openPrepaid(p, {
+        modelId: zkModel,
+        mode: VerificationMode.Zk,
+        inputHash: fieldToBytes32(42n),
+      });
       const { result, signature } = await signResult(p, requestId, request);
       await expect(p.settlement.fulfillSigned(request, requestId, result, signature))
         .to.be.revertedWithCustomError(p.settlement, "WrongMode")

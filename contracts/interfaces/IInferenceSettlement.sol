@@ -75,6 +75,13 @@ interface IInferenceSettlement {
         bytes32 s;
     }
 
+    /// @notice A Groth16 proof in the layout the generated verifiers take.
+    struct ZkProof {
+        uint256[2] a;
+        uint256[2][2] b;
+        uint256[2] c;
+    }
+
     /// @notice The fields of a signed result that identify what ran (with the request id and operator).
     struct ResultClaim {
         bytes32 modelId;
@@ -173,6 +180,12 @@ interface IInferenceSettlement {
     error EvidenceAlreadyUsed(uint256 requestId, address operator);
     /// @notice No protocol fees have accrued.
     error NothingToCollect();
+    /// @notice A zk request's input commitment is not a BN254 field element.
+    error InputNotInField(bytes32 inputHash);
+    /// @notice A public signal is not below the BN254 field modulus.
+    error PublicSignalOutOfField(uint256 index, uint256 value);
+    /// @notice The verifier rejected the proof.
+    error InvalidProof();
 
     /// @notice Credit the caller's ledger balance with `amount` OPG pulled by `transferFrom`.
     function deposit(uint256 amount) external;
@@ -212,6 +225,14 @@ interface IInferenceSettlement {
         bytes calldata signature
     ) external;
 
+    /// @notice Settle a request with a zk proof that the committed model produced `output` from the committed
+    /// input. The proof is bound to this request and to `msg.sender`, who is credited the operator's share.
+    /// @param request The request exactly as committed.
+    /// @param requestId The request's id.
+    /// @param output The result (public signal 0); emitted as `abi.encode(output)`.
+    /// @param proof The Groth16 proof.
+    function fulfillZk(Request calldata request, uint256 requestId, uint256 output, ZkProof calldata proof) external;
+
     /// @notice Return an unfulfilled request's fee to its requester's ledger balance. Anyone may call
     /// it after the deadline, or at once when the model version was revoked.
     function refund(Request calldata request, uint256 requestId) external;
@@ -237,6 +258,10 @@ interface IInferenceSettlement {
         bytes32 outputHash,
         address operator
     ) external view returns (bytes32);
+
+    /// @notice The public signal that binds a zk proof to one request and one submitter:
+    /// `uint256(keccak256(abi.encode(requestId, submitter))) >> 3`.
+    function zkBinding(uint256 requestId, address submitter) external pure returns (uint256);
 
     /// @notice Where a request stands.
     function requestStatus(uint256 requestId) external view returns (RequestStatus);

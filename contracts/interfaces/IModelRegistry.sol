@@ -82,6 +82,8 @@ interface IModelRegistry {
     error InvalidModes(uint8 modes);
     /// @notice The zk mode was allowed without a weight commitment and a verifier contract.
     error ZkBindingRequired();
+    /// @notice The zk weight commitment is not a BN254 field element.
+    error InvalidZkCommitment(bytes32 zkCommitment);
     /// @notice The royalty is above the cap.
     error RoyaltyTooHigh(uint16 royaltyBps, uint16 maxBps);
     /// @notice This exact version is already registered.
@@ -140,6 +142,11 @@ interface IModelRegistry {
 
     /// @notice The status of a version (`None` when unknown).
     function statusOf(bytes32 modelId) external view returns (ModelStatus);
+
+    /// @notice What zk settlement checks a proof against: status, weight commitment and verifier.
+    function zkBindingOf(
+        bytes32 modelId
+    ) external view returns (ModelStatus status, bytes32 zkCommitment, address zkVerifier);
 
     /// @notice The full record of a version.
     function getModel(bytes32 modelId) external view returns (ModelVersion memory);

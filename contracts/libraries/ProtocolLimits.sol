@@ -11,4 +11,7 @@ library ProtocolLimits {
     uint16 internal constant MAX_PROTOCOL_FEE_BPS = 2_000;
     /// @notice Highest royalty a model owner can set: 80%.
     uint16 internal constant MAX_ROYALTY_BPS = BPS - MAX_PROTOCOL_FEE_BPS;
+    /// @notice The BN254 scalar field modulus: every zk public signal must be below it.
+    uint256 internal constant SNARK_SCALAR_FIELD =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
 }

@@ -3,3 +3,4 @@ export * from "./ids.js";
 export * from "./modes.js";
 export * from "./request.js";
 export * from "./typed-data.js";
+export * from "./zk.js";

@@ -1,0 +1,47 @@
+import { encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
+
+/**
+ * The zk verification mode's on-chain interface, shared by circuits, prover, settlement and tests.
+ *
+ * Every inference circuit exposes exactly four public signals, in snarkjs order (outputs first, then public
+ * inputs in declaration order):
+ *
+ *   [0] output            the result (for a classifier: the argmax class index)
+ *   [1] weightCommitment  Poseidon commitment to the quantized weights; must equal the model version's zkCommitment
+ *   [2] inputCommitment   Poseidon commitment to the quantized input; must equal the request's inputHash
+ *   [3] binding           zkBinding(requestId, submitter); ties the proof to one request and one submitter
+ *
+ * so one verifier interface (`verifyProof(uint[2], uint[2][2], uint[2], uint[4])`, what snarkjs generates for four
+ * signals) serves every model.
+ */
+
+/** The BN254 scalar field modulus: every public signal must be below it. */
+export const SNARK_SCALAR_FIELD =
+  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** Number of public signals of an inference circuit. */
+export const ZK_PUBLIC_SIGNALS = 4;
+
+/**
+ * `uint256(keccak256(abi.encode(requestId, submitter))) >> 3`: 253 bits, so always inside the field. A proof made
+ * for one request and submitter is worthless for any other, so copying it from the mempool gains nothing.
+ */
+export function zkBinding(requestId: bigint, submitter: Address): bigint {
+  return (
+    BigInt(
+      keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "address" }], [requestId, submitter])),
+    ) >> 3n
+  );
+}
+
+/** The output bytes settlement emits and hashes for a zk result: `abi.encode(uint256 output)`. */
+export function zkOutputBytes(output: bigint): Hex {
+  return encodeAbiParameters([{ type: "uint256" }], [output]);
+}
+
+/** A field element as the `bytes32` a request's `inputHash` or a model's `zkCommitment` holds. */
+export function fieldToBytes32(value: bigint): Hex {
+  if (value < 0n || value >= SNARK_SCALAR_FIELD)
+    throw new RangeError(`${value} is not a BN254 field element`);
+  return `0x${value.toString(16).padStart(64, "0")}`;
+}
