@@ -35,7 +35,13 @@ export default tseslint.config(
     files: ["**/*.mjs", "**/*.cjs"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
-      globals: { console: "readonly", process: "readonly", require: "readonly", module: "writable" },
+      globals: {
+        console: "readonly",
+        process: "readonly",
+        require: "readonly",
+        module: "writable",
+        URL: "readonly",
+      },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

@@ -279,6 +279,12 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         emit SlashParamsSet(penalty, rewardBps);
     }
 
+    /// @notice Disabled: governance can be handed over (in two steps) but never dropped, so the treasury, the fee
+    /// and the slashing parameters stay adjustable.
+    function renounceOwnership() public pure override {
+        revert RenounceDisabled();
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IInferenceSettlement

@@ -146,7 +146,9 @@ contract ModelRegistry is IModelRegistry {
             if (status == ModelStatus.None) revert UnknownModel(modelId);
             revert ModelNotActive(modelId, status);
         }
-        if (model.modes & mode == 0) revert ModeNotAllowed(modelId, mode, model.modes);
+        if (!VerificationModes.isSingle(mode) || model.modes & mode == 0) {
+            revert ModeNotAllowed(modelId, mode, model.modes);
+        }
         GateKind gate = model.gate;
         if (gate == GateKind.MinBalance) {
             uint256 balance = token.balanceOf(requester);

@@ -88,7 +88,9 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
         if (amount == 0) revert InvalidAmount();
         uint256 active = op.stake;
         if (amount > active) revert InsufficientStake(active, amount);
+        // Never earlier than an unbonding already under way: lowering the delay cannot free stake early.
         uint64 end = uint64(block.timestamp) + unbondingDelay;
+        if (end < op.unbondingEnd) end = op.unbondingEnd;
         uint96 unbonding = op.unbonding + uint96(amount);
         op.stake = uint96(active - amount);
         op.unbonding = unbonding;
@@ -146,6 +148,12 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
     /// @notice Set the unbonding delay for unbondings started from now on.
     function setUnbondingDelay(uint64 delay) external onlyOwner {
         _setUnbondingDelay(delay);
+    }
+
+    /// @notice Disabled: governance can be handed over (in two steps) but never dropped, so the minimum stake and
+    /// the unbonding delay stay adjustable.
+    function renounceOwnership() public pure override {
+        revert RenounceDisabled();
     }
 
     /// @inheritdoc IOperatorRegistry

@@ -1081,6 +1081,15 @@ describe("InferenceSettlement", () => {
       }
     });
 
+    it("refuses to renounce governance", async () => {
+      const p = await loadFixture(protocolFixture);
+      await expect(p.settlement.connect(p.governance).renounceOwnership()).to.be.revertedWithCustomError(
+        p.settlement,
+        "RenounceDisabled",
+      );
+      expect(await p.settlement.owner()).to.equal(p.governance.address);
+    });
+
     it("hands governance over in two steps", async () => {
       const p = await loadFixture(protocolFixture);
       await p.settlement.connect(p.governance).transferOwnership(p.other.address);

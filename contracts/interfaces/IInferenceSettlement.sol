@@ -178,6 +178,8 @@ interface IInferenceSettlement {
     error InvalidEvidence(address signer);
     /// @notice This operator was already slashed for this request.
     error EvidenceAlreadyUsed(uint256 requestId, address operator);
+    /// @notice Governance cannot be renounced, only transferred.
+    error RenounceDisabled();
     /// @notice No protocol fees have accrued.
     error NothingToCollect();
     /// @notice A zk request's input commitment is not a BN254 field element.

@@ -23,7 +23,7 @@ interface IOperatorRegistry {
     event PayoutChanged(address indexed operator, address payout);
     /// @notice Stake was added.
     event Staked(address indexed operator, uint256 amount, uint256 stake);
-    /// @notice Stake moved to unbonding; all of it is withdrawable at `unbondingEnd`.
+    /// @notice Stake moved to unbonding; all of it is withdrawable at `unbondingEnd` (never earlier than before).
     event UnbondingStarted(address indexed operator, uint256 amount, uint256 unbonding, uint64 unbondingEnd);
     /// @notice Unbonded stake was withdrawn.
     event Unbonded(address indexed operator, address indexed to, uint256 amount);
@@ -62,6 +62,8 @@ interface IOperatorRegistry {
     error SettlementAlreadyBound();
     /// @notice The minimum stake must be positive and fit in 96 bits.
     error InvalidMinStake();
+    /// @notice Governance cannot be renounced, only transferred.
+    error RenounceDisabled();
     /// @notice The unbonding delay is above the cap.
     error UnbondingDelayTooLong(uint64 delay, uint64 maxDelay);
 
