@@ -22,12 +22,39 @@ import {
   signResultWithEthers,
   type OpenedRequest,
 } from "../src/ethers/index.js";
-import { encodeFeatures, decodeLogits, toDataUri, fromDataUri } from "../src/model/encoding.js";
+import { irisRegistration } from "../src/devnet/iris.js";
+import {
+  decodeFeatures,
+  encodeFeatures,
+  decodeLogits,
+  toDataUri,
+  fromDataUri,
+} from "../src/model/encoding.js";
 import { inferBytes } from "../src/model/infer.js";
 import { IRIS_CLASS_NAMES, loadIris } from "../src/model/iris.js";
 import { loadModel, sha256Hex } from "../src/model/onnx-runtime.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../src/model/runtime.js";
-import { modeName, settlementDomain, splitFee, VerificationMode } from "../src/protocol/index.js";
+import {
+  fieldToBytes32,
+  modeName,
+  settlementDomain,
+  splitFee,
+  VerificationMode,
+  zkOutputBytes,
+} from "../src/protocol/index.js";
+import {
+  buildZkInference,
+  fixedPointForward,
+  inputCommitment,
+  loadVerificationKey,
+  prove,
+  quantizeInput,
+  releaseZk,
+  settlementProof,
+  snarkjsProof,
+  toSolidityCalldata,
+  verifyOffchain,
+} from "../src/zk/index.js";
 
 const OPG = 10n ** 18n;
 const MODEL_PATH = join(import.meta.dirname, "../models/iris-mlp.onnx");
@@ -329,6 +356,73 @@ line(
   `per request: operator ${opg(split.operator)}, model owner ${opg(split.royalty)}, protocol ${opg(split.protocol)}`,
 );
 
+heading("Zk verification: a request that requires a proof that the committed model produced the output");
+const verifier = await ethers.deployContract("IrisMlpVerifier", [], modelOwner);
+const verifierAddress = (await verifier.getAddress()) as Address;
+line(
+  `model owner deploys IrisMlpVerifier ${verifierAddress} (snarkjs-generated from circuits/iris_mlp.circom)`,
+);
+const zk = await irisRegistration({ fee: FEE, royaltyBps: ROYALTY_BPS, zkVerifier: verifierAddress });
+const zkRegistered = await sent(models.connect(modelOwner).registerModel(zk.spec));
+const zkModelId = findEvent(models, zkRegistered, "ModelRegistered").args.getValue("modelId") as Hex;
+line(
+  `same file, plus weight commitment ${short(zk.spec.zkCommitment)} and verifier: a new version`,
+  zkRegistered.gasUsed,
+);
+line(`model id ${zkModelId}, now the family's latest; modes: signature | zk`);
+const zkSample = { features: iris.features[100]!, label: iris.labels[100]! };
+const zkInputBytes = encodeFeatures(zkSample.features);
+const zkCommitInput = async (bytes: Uint8Array) =>
+  fieldToBytes32(
+    await inputCommitment(quantizeInput(decodeFeatures(bytes, 4), zk.quantized), zk.quantized.params),
+  );
+const zkOpened = openedFrom(
+  settlement,
+  await sent(
+    settlement.connect(alice).openRequest({
+      modelId: zkModelId,
+      inputHash: await zkCommitInput(zkInputBytes), // the circuit's Poseidon commitment to the quantized input
+      maxFee: FEE,
+      deadline: BigInt(await networkHelpers.time.latest()) + 3600n,
+      mode: VerificationMode.Zk,
+      operator: "0x0000000000000000000000000000000000000000",
+      callback: "0x0000000000000000000000000000000000000000",
+      callbackGasLimit: 0,
+      inputUri: toDataUri(zkInputBytes),
+    }),
+  ),
+);
+line(
+  `#${zkOpened.requestId} by alice (prepaid, mode zk) input [${zkSample.features.join(", ")}] (a ${IRIS_CLASS_NAMES[zkSample.label]})`,
+  zkOpened.receipt.gasUsed,
+);
+const built = await buildZkInference(
+  zk.quantized,
+  zkSample.features,
+  zkOpened.requestId,
+  operator.address as Address,
+);
+const proven = await prove(built.input, {
+  onProgress: (p) => {
+    if (p.phase === "witness") process.stdout.write("    proving: witness… ");
+    else if (p.phase === "proving")
+      process.stdout.write(`${(p.witnessMs ?? 0).toFixed(0)} ms; Groth16 proof… `);
+    else console.log(`${(p.provingMs ?? 0).toFixed(0)} ms; done in ${p.ms.toFixed(0)} ms`);
+  },
+});
+const vkey = await loadVerificationKey();
+line(
+  `off-chain verification of the proof with circuits/build/verification_key.json: ${await verifyOffchain(vkey, proven.publicSignals, proven.proof)}`,
+);
+const zkArgs = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
+const zkFulfilled = await sent(
+  settlement.connect(operator).fulfillZk(zkOpened.request, zkOpened.requestId, zkArgs.output, zkArgs.proof),
+);
+line(
+  `#${zkOpened.requestId} fulfilled with zk verification: class ${zkArgs.output} (${IRIS_CLASS_NAMES[Number(zkArgs.output)]}); the proof is bound to this request and submitter`,
+  zkFulfilled.gasUsed,
+);
+
 heading("Refund: request #3 was never served; after its deadline anyone may refund it");
 await networkHelpers.time.increaseTo(r3.request.deadline + 1n);
 const refund = await sent(settlement.connect(keeper).refund(r3.request, r3.requestId));
@@ -337,6 +431,7 @@ line(`keeper refunds #${r3.requestId}: ${opg(r3.request.fee)} back to alice's ba
 heading("Withdraw (pull payments)");
 for (const [name, who] of [
   ["operator payout", payout],
+  ["zk submitter", operator],
   ["model owner", modelOwner],
   ["alice", alice],
 ] as const) {
@@ -374,7 +469,36 @@ console.log(
   `\n    Verdict: ${report.verdict.toUpperCase()}. Request #${r1.requestId} was answered by model iris-mlp (sha256 ${short(fileHash)}) ` +
     `on input [${samples[0]!.features.join(", ")}], signed by the staked key ${short(report.result?.signer ?? "")} of operator ${short(operator.address)}.`,
 );
+heading(`Audit the zk request #${zkOpened.requestId} from chain data alone`);
+const zkReport = await auditRequest({
+  client,
+  settlement: settlementAddress,
+  requestId: zkOpened.requestId,
+  modelFile: modelBytes,
+  sha256: sha256Hex,
+  runtimeHash: runtime,
+  verifyZkProof: (signals, proof) => verifyOffchain(vkey, signals, snarkjsProof(proof)),
+  zkInputCommitment: zkCommitInput,
+  runZkModel: (bytes) =>
+    Promise.resolve(
+      BigInt(fixedPointForward(zk.quantized, quantizeInput(decodeFeatures(bytes, 4), zk.quantized)).label),
+    ),
+});
+for (const c of zkReport.checks) line(`${c.ok ? "✓" : "✗"} ${c.name.padEnd(40)} ${c.detail}`);
+console.log(
+  `\n    Verdict: ${zkReport.verdict.toUpperCase()}. Request #${zkOpened.requestId} was answered with class ${BigInt(zkReport.result?.output ?? "0x0")} ` +
+    `(${IRIS_CLASS_NAMES[Number(BigInt(zkReport.result?.output ?? "0x0"))]}), proven from the committed weights and input.`,
+);
+if (zkReport.result?.output !== zkOutputBytes(zkArgs.output)) throw new Error("zk audit saw another output");
+await releaseZk();
+
 const refundedReport = await auditRequest({ client, settlement: settlementAddress, requestId: r3.requestId });
 console.log(`    Request #${r3.requestId}: ${refundedReport.verdict}.`);
 await model.release();
-if (report.verdict !== "verified" || refundedReport.verdict !== "refunded") process.exitCode = 1;
+if (
+  report.verdict !== "verified" ||
+  zkReport.verdict !== "verified" ||
+  refundedReport.verdict !== "refunded"
+) {
+  process.exitCode = 1;
+}

@@ -35,7 +35,8 @@ interface IModelRegistry {
         uint8 modes;
     }
 
-    /// @notice A registered version as stored. The first two words are what settlement reads.
+    /// @notice A registered version as stored. Slot 0 (owner, fee) and slot 1 (terms, status, gate kind, zk
+    /// verifier) are what settlement reads; the gate's minimum balance is read only for min-balance gates.
     struct ModelVersion {
         address owner;
         uint96 fee;
@@ -43,13 +44,13 @@ interface IModelRegistry {
         uint8 modes;
         ModelStatus status;
         GateKind gate;
-        uint96 gateMinBalance;
         uint40 registeredAt;
+        address zkVerifier;
+        uint96 gateMinBalance;
         bytes32 familyId;
         bytes32 fileHash;
         bytes32 runtimeHash;
         bytes32 zkCommitment;
-        address zkVerifier;
     }
 
     /// @notice A family of versions: its owner, its number of versions and the version it recommends.

@@ -13,8 +13,16 @@ import { computeModelId } from "../protocol/ids.js";
 import { modeName, RequestStatus, VerificationMode } from "../protocol/modes.js";
 import { hashRequest, toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
 import { resultTypedData, settlementDomain } from "../protocol/typed-data.js";
+import { zkBinding, zkOutputBytes } from "../protocol/zk.js";
 
-/** What the auditor brings besides chain data: the model file and a way to run it. */
+/** A Groth16 proof as `fulfillZk` takes it. */
+export interface AuditZkProof {
+  a: readonly [bigint, bigint];
+  b: readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
+  c: readonly [bigint, bigint];
+}
+
+/** What the auditor brings besides chain data: the model file and ways to run and verify it. */
 export interface AuditOptions {
   client: PublicClient;
   settlement: Address;
@@ -25,10 +33,16 @@ export interface AuditOptions {
   sha256?: (bytes: Uint8Array) => Hex;
   /** The runtime descriptor's hash the auditor runs under; checked against the registered runtime hash. */
   runtimeHash?: Hex;
-  /** Re-executes the committed model on the committed input and returns the output bytes. */
+  /** Signature mode: re-executes the committed model on the committed input and returns the output bytes. */
   runModel?: (input: Uint8Array) => Promise<Uint8Array>;
   /** Reads the input bytes from the request's input URI (by default only `data:` URIs are read). */
   readInput?: (uri: string) => Promise<Uint8Array | undefined>;
+  /** Zk mode: verifies a Groth16 proof against the four public signals (e.g. snarkjs with the model's vkey). */
+  verifyZkProof?: (publicSignals: readonly bigint[], proof: AuditZkProof) => Promise<boolean>;
+  /** Zk mode: the circuit's commitment to an input (the input hash of zk requests). */
+  zkInputCommitment?: (input: Uint8Array) => Promise<Hex>;
+  /** Zk mode: re-executes the circuit's fixed-point model on the input and returns the public output. */
+  runZkModel?: (input: Uint8Array) => Promise<bigint>;
   /** First block to search for the request's events (defaults to 0). */
   fromBlock?: bigint;
 }
@@ -41,23 +55,27 @@ export interface AuditCheck {
 
 export type AuditVerdict = "verified" | "rejected" | "pending" | "refunded" | "unknown";
 
+export interface AuditResult {
+  operator: Address;
+  payout: Address;
+  signer: Address;
+  outputHash: Hex;
+  output: Hex;
+  outputUri: string;
+  transactionHash: Hex;
+  blockNumber: bigint;
+}
+
 export interface AuditReport {
   requestId: bigint;
   verdict: AuditVerdict;
   checks: AuditCheck[];
   request?: InferenceRequest;
-  result?: {
-    operator: Address;
-    payout: Address;
-    signer: Address;
-    outputHash: Hex;
-    output: Hex;
-    outputUri: string;
-    transactionHash: Hex;
-    blockNumber: bigint;
-  };
-  model?: { fileHash: Hex; runtimeHash: Hex; owner: Address; familyId: Hex };
+  result?: AuditResult;
+  model?: { fileHash: Hex; runtimeHash: Hex; owner: Address; familyId: Hex; zkCommitment: Hex };
 }
+
+type Check = (name: string, ok: boolean, detail: string) => void;
 
 /** The default input reader: only inputs carried on chain in a `data:` URI. */
 function readDataUri(uri: string): Promise<Uint8Array | undefined> {
@@ -70,15 +88,15 @@ function readDataUri(uri: string): Promise<Uint8Array | undefined> {
 
 /**
  * Answer "what ran?" for one request from chain data alone: the request as opened, the result as settled, the
- * signature in the settling transaction, the model version's commitment in the registry and the operator's key
- * and stake at the settling block. With the model file and a runner it also re-executes the model on the
- * committed input and compares the output hash. Every check carries its evidence.
+ * signature or proof in the settling transaction, the model version's commitment in the registry and, in
+ * signature mode, the operator's key and stake at the settling block. With the model file and a runner it also
+ * re-executes the model on the committed input and compares the output. Every check carries its evidence.
  */
 export async function auditRequest(options: AuditOptions): Promise<AuditReport> {
   const { client, settlement, requestId } = options;
   const fromBlock = options.fromBlock ?? 0n;
   const checks: AuditCheck[] = [];
-  const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const check: Check = (name, ok, detail) => checks.push({ name, ok, detail });
 
   const [opened] = await client.getContractEvents({
     address: settlement,
@@ -93,20 +111,21 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
     return { requestId, verdict: "unknown", checks };
   }
   const request = toInferenceRequest(opened.args.request);
-  const inputUri = opened.args.inputUri;
   check(
     "request opened",
     true,
     `block ${opened.blockNumber}, tx ${opened.transactionHash}, mode ${modeName(request.mode)}`,
   );
 
-  const statusIndex = await client.readContract({
-    address: settlement,
-    abi: inferenceSettlementAbi,
-    functionName: "requestStatus",
-    args: [requestId],
-  });
-  const status = RequestStatus[statusIndex] ?? "None";
+  const status =
+    RequestStatus[
+      await client.readContract({
+        address: settlement,
+        abi: inferenceSettlementAbi,
+        functionName: "requestStatus",
+        args: [requestId],
+      })
+    ] ?? "None";
   if (status === "Pending") return { requestId, verdict: "pending", checks, request };
   if (status === "Refunded") {
     check("request refunded", true, "no result was delivered; the fee went back to the requester");
@@ -125,14 +144,8 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
     check("result settled", false, `status is ${status} but no RequestFulfilled event was found`);
     return { requestId, verdict: "rejected", checks, request };
   }
-  const { operator, payout, signer, outputHash, output, outputUri } = fulfilled.args;
-  const result = {
-    operator,
-    payout,
-    signer,
-    outputHash,
-    output,
-    outputUri,
+  const result: AuditResult = {
+    ...fulfilled.args,
     transactionHash: fulfilled.transactionHash,
     blockNumber: fulfilled.blockNumber,
   };
@@ -143,87 +156,142 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
   );
   check(
     "inline output matches output hash",
-    output === "0x" || keccak256(output) === outputHash,
-    output === "0x" ? `output given by URI only: ${outputUri}` : `keccak256(output) = ${keccak256(output)}`,
+    result.output === "0x" || keccak256(result.output) === result.outputHash,
+    result.output === "0x"
+      ? `output given by URI only: ${result.outputUri}`
+      : `keccak256(output) = ${keccak256(result.output)}`,
   );
 
-  // The settling transaction: the request it re-posted and, in signature mode, the signature.
   const tx = await client.getTransaction({ hash: fulfilled.transactionHash });
+  const direct = tx.to?.toLowerCase() === settlement.toLowerCase();
+  let call: ReturnType<typeof decodeFunctionData<typeof inferenceSettlementAbi>> | undefined;
+  try {
+    call = direct ? decodeFunctionData({ abi: inferenceSettlementAbi, data: tx.input }) : undefined;
+  } catch {
+    call = undefined;
+  }
+
+  const model = await auditModel(options, request, check);
   if (request.mode === VerificationMode.Signature) {
-    let decoded: ReturnType<typeof decodeFunctionData<typeof inferenceSettlementAbi>> | undefined;
-    try {
-      decoded = decodeFunctionData({ abi: inferenceSettlementAbi, data: tx.input });
-    } catch {
-      decoded = undefined;
-    }
-    if (decoded?.functionName !== "fulfillSigned" || tx.to?.toLowerCase() !== settlement.toLowerCase()) {
+    if (call?.functionName !== "fulfillSigned") {
       check(
         "signature found",
         false,
-        "the settling call was not a direct fulfillSigned (e.g. via a contract)",
+        "the settling call was not a direct fulfillSigned (e.g. made via a contract)",
       );
     } else {
-      const [posted, , , signature] = decoded.args;
+      const [posted, , , signature] = call.args;
       check(
         "settled request equals opened request",
         hashRequest(toInferenceRequest(posted)) === hashRequest(request),
         `commitment ${hashRequest(request)}`,
       );
-      const domain = settlementDomain(await client.getChainId(), settlement);
-      const recovered = await recoverTypedDataAddress({
-        ...resultTypedData(domain, {
-          requestId,
-          modelId: request.modelId,
-          inputHash: request.inputHash,
-          outputHash,
-          operator,
-        }),
-        signature,
-      });
+      await auditSignature(options, request, result, signature, check);
+    }
+  } else if (request.mode === VerificationMode.Zk) {
+    if (call?.functionName !== "fulfillZk") {
+      check("proof found", false, "the settling call was not a direct fulfillZk (e.g. made via a contract)");
+    } else {
+      const [posted, , output, proof] = call.args;
       check(
-        "EIP-712 signature recovers the signer",
-        recovered.toLowerCase() === signer.toLowerCase(),
-        `recovered ${recovered} over (chain ${domain.chainId}, contract ${settlement}, request ${requestId}, model, input, output, operator)`,
+        "settled request equals opened request",
+        hashRequest(toInferenceRequest(posted)) === hashRequest(request),
+        `commitment ${hashRequest(request)}`,
       );
+      check(
+        "output hash is the proven output",
+        keccak256(zkOutputBytes(output)) === result.outputHash,
+        `output ${output}`,
+      );
+      const signals = [
+        output,
+        BigInt(model.zkCommitment),
+        BigInt(request.inputHash),
+        zkBinding(requestId, tx.from),
+      ];
+      if (options.verifyZkProof !== undefined) {
+        check(
+          "Groth16 proof verifies",
+          await options.verifyZkProof(signals, proof),
+          `public signals [output ${output}, weight commitment ${model.zkCommitment}, input commitment ${request.inputHash}, binding(request ${requestId}, submitter ${tx.from})]`,
+        );
+      }
     }
   }
+  await auditInput(options, request, opened.args.inputUri, result, check);
 
-  // The operator's key and stake at the settling block.
+  const verdict: AuditVerdict = checks.every((c) => c.ok) ? "verified" : "rejected";
+  return { requestId, verdict, checks, request, result, model };
+}
+
+/** The EIP-712 signature and the operator's key and stake at the settling block. */
+async function auditSignature(
+  options: AuditOptions,
+  request: InferenceRequest,
+  result: AuditResult,
+  signature: Hex,
+  check: Check,
+): Promise<void> {
+  const { client, settlement, requestId } = options;
+  const { operator, signer, outputHash, blockNumber } = result;
+  const domain = settlementDomain(await client.getChainId(), settlement);
+  const recovered = await recoverTypedDataAddress({
+    ...resultTypedData(domain, {
+      requestId,
+      modelId: request.modelId,
+      inputHash: request.inputHash,
+      outputHash,
+      operator,
+    }),
+    signature,
+  });
+  check(
+    "EIP-712 signature recovers the signer",
+    recovered.toLowerCase() === signer.toLowerCase(),
+    `recovered ${recovered} over (chain ${domain.chainId}, contract ${settlement}, request ${requestId}, model, input, output, operator)`,
+  );
   const registry = await client.readContract({
     address: settlement,
     abi: inferenceSettlementAbi,
     functionName: "operators",
   });
-  const at = { blockNumber: fulfilled.blockNumber };
   const [record, minStake, keyOwner] = await Promise.all([
     client.readContract({
       address: registry,
       abi: operatorRegistryAbi,
       functionName: "getOperator",
       args: [operator],
-      ...at,
+      blockNumber,
     }),
-    client.readContract({ address: registry, abi: operatorRegistryAbi, functionName: "minStake", ...at }),
+    client.readContract({
+      address: registry,
+      abi: operatorRegistryAbi,
+      functionName: "minStake",
+      blockNumber,
+    }),
     client.readContract({
       address: registry,
       abi: operatorRegistryAbi,
       functionName: "operatorOfSigner",
       args: [signer],
-      ...at,
+      blockNumber,
     }),
   ]);
   check(
     "signer is the operator's registered key",
     record.signer.toLowerCase() === signer.toLowerCase() && keyOwner.toLowerCase() === operator.toLowerCase(),
-    `operator ${operator}: key ${record.signer} at block ${fulfilled.blockNumber}`,
+    `operator ${operator}: key ${record.signer} at block ${blockNumber}`,
   );
   check(
     "operator was staked",
     record.stake >= minStake,
-    `stake ${formatUnits(record.stake, 18)} OPG, minimum ${formatUnits(minStake, 18)} OPG, at block ${fulfilled.blockNumber}`,
+    `stake ${formatUnits(record.stake, 18)} OPG, minimum ${formatUnits(minStake, 18)} OPG, at block ${blockNumber}`,
   );
+}
 
-  // The model version: its id is derived from its content, so check the derivation, then the file.
+/** The model version: its id derives from its content, so check the derivation, then the file and runtime. */
+async function auditModel(options: AuditOptions, request: InferenceRequest, check: Check) {
+  const { client, settlement } = options;
   const modelsAddress = await client.readContract({
     address: settlement,
     abi: inferenceSettlementAbi,
@@ -235,19 +303,7 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
     functionName: "getModel",
     args: [request.modelId],
   });
-  const model = {
-    fileHash: version.fileHash,
-    runtimeHash: version.runtimeHash,
-    owner: version.owner,
-    familyId: version.familyId,
-  };
-  const derived = computeModelId({
-    familyId: version.familyId,
-    fileHash: version.fileHash,
-    runtimeHash: version.runtimeHash,
-    zkCommitment: version.zkCommitment,
-    zkVerifier: version.zkVerifier,
-  });
+  const derived = computeModelId(version);
   check(
     "model id derives from its content",
     derived === request.modelId,
@@ -264,8 +320,23 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
       `runtime hash ${options.runtimeHash}`,
     );
   }
+  return {
+    fileHash: version.fileHash,
+    runtimeHash: version.runtimeHash,
+    owner: version.owner,
+    familyId: version.familyId,
+    zkCommitment: version.zkCommitment,
+  };
+}
 
-  // The input, and re-execution.
+/** The input from its URI, its hash or commitment, and re-execution. */
+async function auditInput(
+  options: AuditOptions,
+  request: InferenceRequest,
+  inputUri: string,
+  result: AuditResult,
+  check: Check,
+): Promise<void> {
   const input = await (options.readInput ?? readDataUri)(inputUri);
   if (input === undefined) {
     check(
@@ -273,22 +344,39 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
       false,
       inputUri === "" ? "the request carried no input URI" : `could not read ${inputUri}`,
     );
-  } else {
-    check(
-      "input matches the input hash",
-      keccak256(input) === request.inputHash,
-      `keccak256(input) = ${keccak256(input)}`,
-    );
-    if (options.runModel !== undefined) {
-      const rerun = await options.runModel(input);
+    return;
+  }
+  if (request.mode === VerificationMode.Zk) {
+    if (options.zkInputCommitment !== undefined) {
+      const commitment = await options.zkInputCommitment(input);
       check(
-        "re-executed output matches the result",
-        keccak256(rerun) === outputHash,
-        `re-run output hash ${keccak256(rerun)} vs settled ${outputHash}`,
+        "input matches the input commitment",
+        commitment === request.inputHash,
+        `Poseidon commitment ${commitment}`,
       );
     }
+    if (options.runZkModel !== undefined) {
+      const output = await options.runZkModel(input);
+      const hash = keccak256(zkOutputBytes(output));
+      check(
+        "re-executed output matches the result",
+        hash === result.outputHash,
+        `fixed-point re-run output ${output}`,
+      );
+    }
+    return;
   }
-
-  const verdict: AuditVerdict = checks.every((c) => c.ok) ? "verified" : "rejected";
-  return { requestId, verdict, checks, request, result, model };
+  check(
+    "input matches the input hash",
+    keccak256(input) === request.inputHash,
+    `keccak256(input) = ${keccak256(input)}`,
+  );
+  if (options.runModel !== undefined) {
+    const rerun = keccak256(await options.runModel(input));
+    check(
+      "re-executed output matches the result",
+      rerun === result.outputHash,
+      `re-run output hash ${rerun} vs settled ${result.outputHash}`,
+    );
+  }
 }
