@@ -20,9 +20,19 @@ export interface LocalSystem {
   chainId: bigint;
 }
 
-/** Deploy the whole protocol with a local OPG token through the Ignition module. */
-export async function deployLocalSystem(connection: NetworkConnection): Promise<LocalSystem> {
-  const deployed = await connection.ignition.deploy(LocalOPGProtocol, { displayUi: false });
+/**
+ * Deploy the whole protocol with a local OPG token through the Ignition module. Pass a `deploymentId` to keep
+ * Ignition's journal (and `deployed_addresses.json`) under `deploy/deployments/<deploymentId>/` on a network
+ * reached over HTTP.
+ */
+export async function deployLocalSystem(
+  connection: NetworkConnection,
+  deploymentId?: string,
+): Promise<LocalSystem> {
+  const deployed = await connection.ignition.deploy(LocalOPGProtocol, {
+    displayUi: false,
+    ...(deploymentId === undefined ? {} : { deploymentId }),
+  });
   const [deployer] = await connection.ethers.getSigners();
   if (deployer === undefined) throw new Error("the network has no accounts to deploy from");
   const at = async (c: { getAddress(): Promise<string> }) => c.getAddress();

@@ -1,0 +1,105 @@
+import { rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import type { Address, Hex } from "viem";
+import { findEvent } from "../ethers/events.js";
+import { deployLocalSystem, type LocalSystem } from "./deploy.js";
+import { irisRegistration } from "./iris.js";
+
+const OPG = 10n ** 18n;
+
+/** Where Ignition keeps the devnet deployment (journal and `deployed_addresses.json`). */
+export const DEVNET_DEPLOYMENT_ID = "devnet";
+export const DEVNET_DEPLOYMENT_DIR = fileURLToPath(
+  new URL(`../../deploy/deployments/${DEVNET_DEPLOYMENT_ID}`, import.meta.url),
+);
+
+export interface Devnet {
+  url: string;
+  chainId: bigint;
+  addresses: {
+    token: Address;
+    models: Address;
+    operators: Address;
+    settlement: Address;
+    irisVerifier: Address;
+  };
+  /** The example model, registered with both verification modes. */
+  irisModelId: Hex;
+  /** Funded accounts (Hardhat's well-known test accounts; their keys are public, never use them elsewhere). */
+  accounts: { role: string; address: Address; opg: bigint; deposited: bigint }[];
+  system: LocalSystem;
+  close(): Promise<void>;
+}
+
+/**
+ * A standalone Hardhat node serving JSON-RPC on `host:port`, with the protocol deployed through the Ignition
+ * module (journal under `deploy/deployments/devnet`), the Iris model registered (signature and zk), and OPG sent
+ * to the first accounts. Port 0 picks a free port.
+ */
+export async function startDevnet(
+  hre: HardhatRuntimeEnvironment,
+  host = "127.0.0.1",
+  port = 8545,
+): Promise<Devnet> {
+  const server = await hre.network.createServer("default", host, port);
+  const listening = await server.listen();
+  const url = `http://${host}:${listening.port}`;
+  try {
+    // A fresh chain: an old journal would point Ignition at contracts that do not exist on it.
+    await rm(DEVNET_DEPLOYMENT_DIR, { recursive: true, force: true });
+    const connection = await hre.network.create({ network: "localhost", override: { url } });
+    const system = await deployLocalSystem(connection, DEVNET_DEPLOYMENT_ID);
+    const signers = await connection.ethers.getSigners();
+    const [deployer, modelOwner, operator, requester] = signers;
+    if (
+      deployer === undefined ||
+      modelOwner === undefined ||
+      operator === undefined ||
+      requester === undefined
+    ) {
+      throw new Error("the devnet has too few accounts");
+    }
+
+    const verifier = await connection.ethers.deployContract("IrisMlpVerifier", [], modelOwner);
+    const irisVerifier = (await verifier.getAddress()) as Address;
+    const iris = await irisRegistration({ fee: 2n * OPG, royaltyBps: 1_000, zkVerifier: irisVerifier });
+    const registered = await (await system.models.connect(modelOwner).registerModel(iris.spec)).wait();
+    const irisModelId = findEvent(system.models, registered, "ModelRegistered").args.getValue(
+      "modelId",
+    ) as Hex;
+
+    const accounts: Devnet["accounts"] = [];
+    const roles = ["governance", "model owner", "operator", "requester", "requester 2", "operator 2"];
+    for (const [i, role] of roles.entries()) {
+      const signer = signers[i]!;
+      if (i > 0) await (await system.token.connect(deployer).transfer(signer.address, 100_000n * OPG)).wait();
+      accounts.push({ role, address: signer.address as Address, opg: 0n, deposited: 0n });
+    }
+    // The requester starts with a prepaid balance, so `request --pay prepaid` works at once.
+    const settlementAddress = (await system.settlement.getAddress()) as Address;
+    await (await system.token.connect(requester).approve(settlementAddress, 100n * OPG)).wait();
+    await (await system.settlement.connect(requester).deposit(100n * OPG)).wait();
+    accounts[3]!.deposited = 100n * OPG;
+    for (const account of accounts) account.opg = await system.token.balanceOf(account.address);
+
+    return {
+      url,
+      chainId: system.chainId,
+      addresses: {
+        token: (await system.token.getAddress()) as Address,
+        models: (await system.models.getAddress()) as Address,
+        operators: (await system.operators.getAddress()) as Address,
+        settlement: settlementAddress,
+        irisVerifier,
+      },
+      irisModelId,
+      accounts,
+      system,
+      close: () => server.close(),
+    };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}
