@@ -11,6 +11,7 @@ export default tseslint.config(
       "dist/",
       "coverage/",
       "circuits/build/",
+      "circuits/.setup/",
       "deploy/deployments/",
       "src/abi/generated.ts",
     ],

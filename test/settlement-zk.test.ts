@@ -24,7 +24,6 @@ import {
   weightCommitment,
   type QuantizedMlp,
 } from "../src/zk/index.js";
-import type { TestConsumer } from "../typechain-types/index.js";
 import "./helpers/release-zk.js";
 import {
   ethers,
@@ -152,7 +151,7 @@ describe("InferenceSettlement: zk path (real Groth16 proofs, kept setup artifact
 
   it("delivers the zk result to a callback consumer", async () => {
     const p = await loadFixture(zkFixture);
-    const consumer = (await ethers.deployContract("TestConsumer")) as unknown as TestConsumer;
+    const consumer = await ethers.deployContract("TestConsumer");
     const { requestId, request } = await openZk(p, 120, {
       callback: (await consumer.getAddress()) as Address,
       callbackGasLimit: 200_000,
@@ -240,7 +239,7 @@ describe("InferenceSettlement: zk path (real Groth16 proofs, kept setup artifact
 
   it("refuses a zk-mode request whose input commitment is not a field element", async () => {
     const p = await loadFixture(zkFixture);
-    const inputHash = `0x${SNARK_SCALAR_FIELD.toString(16)}` as Hex;
+    const inputHash: Hex = `0x${SNARK_SCALAR_FIELD.toString(16)}`;
     await expect(openZk(p, 0, { inputHash }))
       .to.be.revertedWithCustomError(p.settlement, "InputNotInField")
       .withArgs(inputHash);
