@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import type { NetworkConnection } from "hardhat/types/network";
 import type { Address, Hex } from "viem";
 import { findEvent } from "../ethers/events.js";
 import { deployLocalSystem, type LocalSystem } from "./deploy.js";
@@ -29,6 +30,8 @@ export interface Devnet {
   /** Funded accounts (Hardhat's well-known test accounts; their keys are public, never use them elsewhere). */
   accounts: { role: string; address: Address; opg: bigint; deposited: bigint }[];
   system: LocalSystem;
+  /** An ethers connection to the devnet over HTTP (its signers are the funded accounts). */
+  connection: NetworkConnection;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,7 @@ export async function startDevnet(
       irisModelId,
       accounts,
       system,
+      connection,
       close: () => server.close(),
     };
   } catch (error) {
