@@ -105,6 +105,10 @@ describe("operator node (against a devnet over HTTP)", function () {
       return true;
     };
     await until(() => settled(opened.map((o) => o.requestId)), "the first requests to settle");
+    await until(
+      () => Promise.resolve(first.store.counts().settled === 3),
+      "the node to record the settlements",
+    );
     const health = (await (await fetch(`${healthUrl!}/health`)).json()) as {
       ok: boolean;
       requests: Record<string, number>;

@@ -358,16 +358,24 @@ export class OperatorNode {
   }
 
   private async submit(): Promise<void> {
+    const batch = this.store.inState("computed");
+    if (batch.length === 0) return;
     const wallet = createWalletClient({
       account: this.account,
       chain: this.chain!,
       transport: http(this.options.rpcUrl),
     });
-    for (const stored of this.store.inState("computed")) {
+    // Once per batch: the chain's pending nonce (the store hands out nonces from there) and the fee level.
+    const [pending, fees] = await Promise.all([
+      this.client.getTransactionCount({ address: this.address, blockTag: "pending" }),
+      this.client.estimateFeesPerGas(),
+    ]);
+    for (const stored of batch) {
       const { requestId } = stored;
       const data = this.calldata(stored);
       let gas: bigint;
       try {
+        // Simulating first drops a request another operator already settled without spending gas.
         gas = await this.client.estimateGas({ account: this.account, to: this.options.settlement, data });
       } catch (error) {
         const reason = revertName(error);
@@ -382,9 +390,7 @@ export class OperatorNode {
         }
         continue;
       }
-      const pending = await this.client.getTransactionCount({ address: this.address, blockTag: "pending" });
       const nonce = this.store.reserveNonce(pending);
-      const fees = await this.client.estimateFeesPerGas();
       const rawTx = await wallet.signTransaction({
         to: this.options.settlement,
         data,
@@ -396,7 +402,7 @@ export class OperatorNode {
       });
       const txHash = keccak256(rawTx);
       this.store.markSubmitted(requestId, rawTx, txHash, nonce);
-      await this.broadcast(stored.requestId, rawTx);
+      await this.broadcast(requestId, rawTx);
       this.log.info({ requestId: requestId.toString(), txHash, nonce }, "fulfilment sent");
     }
   }

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {InferenceSettlement} from "../InferenceSettlement.sol";
+import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
+import {IInferenceSettlement} from "../interfaces/IInferenceSettlement.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {VerificationModes} from "../libraries/VerificationModes.sol";
+
+/// @title Iris-gated allowlist (example consumer)
+/// @notice Admits an applicant when one trusted Iris model version, verified by settlement, classifies the
+/// applicant's committed measurements as the accepted class. The applicant pays the inference fee; this
+/// contract is the requester and the callback. Every application ends admitted, rejected, refunded back to
+/// the applicant (deadline passed or model revoked) or discarded (the callback failed): none can be stuck.
+/// @dev Copy this to write a consumer. The rules it follows: trust only the settlement address, remember
+/// what you asked for (request id → mode) and decode by that, check the model id anyway, keep the callback
+/// cheap and non-reverting for known requests, and give every pending state a way out.
+contract IrisGatedAllowlist is IInferenceConsumer {
+    using SafeERC20 for IERC20;
+
+    /// @notice A pending application: who applied, what they paid, and the mode the result is verified in.
+    struct Application {
+        address applicant;
+        uint96 fee;
+        uint8 mode;
+    }
+
+    /// @notice Gas the callback receives, exactly. Measured in `test/example-consumer.test.ts`: about 43k for the
+    /// costliest path (an admission: one fresh storage slot written, three cleared; refunds come only after the
+    /// call, so the limit must cover the gross cost), about 20k for a rejection. The margin absorbs gas
+    /// repricing; should the callback still fail, `discard` closes the application.
+    uint32 public constant CALLBACK_GAS_LIMIT = 80_000;
+    /// @notice The Iris model has three classes: 0 setosa, 1 versicolor, 2 virginica.
+    uint256 public constant NUM_CLASSES = 3;
+    /// @notice Reported as the predicted class when the output could not be decoded.
+    uint256 public constant NO_CLASS = type(uint256).max;
+    /// @dev A signature result of the Iris model: 3 float32 little-endian logits.
+    uint256 private constant LOGITS_BYTES = NUM_CLASSES * 4;
+
+    /// @notice The settlement contract: the only caller of `onInferenceResult` this contract believes.
+    IInferenceSettlement public immutable settlement;
+    /// @notice The OPG token fees are paid in.
+    IERC20 public immutable token;
+    /// @notice The model registry (read for the current fee).
+    IModelRegistry public immutable models;
+    /// @notice The one model version whose classification is trusted.
+    bytes32 public immutable modelId;
+    /// @notice Verification modes an applicant may choose (a `VerificationModes` bit set).
+    uint8 public immutable acceptedModes;
+    /// @notice The class that admits an applicant.
+    uint256 public immutable acceptedClass;
+    /// @notice Seconds a request may stay unfulfilled before its fee can be reclaimed.
+    uint64 public immutable requestTtl;
+
+    /// @notice Pending applications by request id (deleted once decided, reclaimed or discarded).
+    mapping(uint256 requestId => Application) public applications;
+    /// @notice An applicant's pending request id (zero for none): one application at a time.
+    mapping(address applicant => uint256 requestId) public pendingRequestOf;
+    /// @notice Whether an account was admitted.
+    mapping(address account => bool) public isAdmitted;
+
+    /// @notice `onInferenceResult` was called by another account than settlement.
+    error NotSettlement(address caller);
+    /// @notice No pending application has this request id.
+    error UnknownApplication(uint256 requestId);
+    /// @notice The result is for another model version than the trusted one.
+    error WrongModel(bytes32 expected, bytes32 actual);
+    /// @notice The mode is not one this contract accepts.
+    error ModeNotAccepted(uint8 mode, uint8 accepted);
+    /// @notice The applicant already has a pending application.
+    error ApplicationPending(address applicant, uint256 requestId);
+    /// @notice The applicant is already admitted.
+    error AlreadyAdmitted(address applicant);
+    /// @notice The request was not refunded, so there is nothing to reclaim (yet).
+    error NotRefunded(uint256 requestId, IInferenceSettlement.RequestStatus status);
+    /// @notice The request's callback did not fail, so it cannot be discarded.
+    error CallbackNotFailed(uint256 requestId, IInferenceSettlement.RequestStatus status);
+    /// @notice A constructor argument is invalid (zero settlement, a mode set the model does not allow, a class
+    /// outside 0..2, a TTL of zero or above settlement's maximum).
+    error InvalidConfig();
+
+    /// @notice An applicant applied; `requestId` is the settlement request that will decide.
+    event ApplicationSubmitted(
+        uint256 indexed requestId,
+        address indexed applicant,
+        uint8 mode,
+        bytes32 inputHash,
+        uint256 fee
+    );
+    /// @notice A verified result decided an application (`predictedClass` is `NO_CLASS` when undecodable).
+    event ApplicationDecided(
+        uint256 indexed requestId,
+        address indexed applicant,
+        bool admitted,
+        uint256 predictedClass
+    );
+    /// @notice A refunded application's fee went back to its applicant.
+    event FeeReclaimed(uint256 indexed requestId, address indexed applicant, uint256 amount);
+    /// @notice An application whose callback failed was closed (the fee paid for the inference).
+    event ApplicationDiscarded(uint256 indexed requestId, address indexed applicant);
+
+    /// @param settlement_ The settlement contract to trust.
+    /// @param modelId_ The Iris model version to trust; must be registered and allow every accepted mode.
+    /// @param acceptedModes_ Modes an applicant may choose, e.g. `ZK` only or `SIGNATURE | ZK`.
+    /// @param acceptedClass_ The class that admits (0 setosa, 1 versicolor, 2 virginica).
+    /// @param requestTtl_ Seconds from application to the request's deadline.
+    constructor(
+        IInferenceSettlement settlement_,
+        bytes32 modelId_,
+        uint8 acceptedModes_,
+        uint256 acceptedClass_,
+        uint64 requestTtl_
+    ) {
+        if (address(settlement_) == address(0)) revert InvalidConfig();
+        InferenceSettlement concrete = InferenceSettlement(address(settlement_));
+        IModelRegistry models_ = concrete.models();
+        // Reverts for an unknown model id.
+        uint8 modelModes = models_.getModel(modelId_).modes;
+        if (
+            !VerificationModes.isValidSet(acceptedModes_) ||
+            modelModes & acceptedModes_ != acceptedModes_ ||
+            acceptedClass_ >= NUM_CLASSES ||
+            requestTtl_ == 0 ||
+            requestTtl_ > concrete.MAX_REQUEST_TTL()
+        ) revert InvalidConfig();
+        settlement = settlement_;
+        token = concrete.token();
+        models = models_;
+        modelId = modelId_;
+        acceptedModes = acceptedModes_;
+        acceptedClass = acceptedClass_;
+        requestTtl = requestTtl_;
+    }
+
+    /// @notice Apply for admission: pay the model's current fee (approve this contract for it first) and
+    /// open a request classifying the committed measurements.
+    /// @param inputHash The committed measurements: for `ZK` the circuit's Poseidon commitment to the
+    /// quantized input, for `SIGNATURE` keccak256 of the 4 float32 little-endian features.
+    /// @param mode The verification mode (one accepted bit).
+    /// @param inputUri Where operators read the measurements (a `data:` URI puts them on chain).
+    /// @return requestId The settlement request deciding this application.
+    function submitApplication(
+        bytes32 inputHash,
+        uint8 mode,
+        string calldata inputUri
+    ) external returns (uint256 requestId) {
+        if (!VerificationModes.isSingle(mode) || mode & acceptedModes == 0) {
+            revert ModeNotAccepted(mode, acceptedModes);
+        }
+        if (isAdmitted[msg.sender]) revert AlreadyAdmitted(msg.sender);
+        uint256 pending = pendingRequestOf[msg.sender];
+        if (pending != 0) revert ApplicationPending(msg.sender, pending);
+
+        // The fee is read and paid in this transaction, so it cannot change in between; the request is opened
+        // with `maxFee` equal to it. The applicant's tokens only pass through: settlement pulls exactly `fee`.
+        (, uint96 fee, ) = models.requestTerms(modelId, address(this), mode);
+        if (fee != 0) {
+            token.safeTransferFrom(msg.sender, address(this), fee);
+            token.forceApprove(address(settlement), fee);
+        }
+        requestId = settlement.openRequestWithTransfer(
+            IInferenceSettlement.RequestParams({
+                modelId: modelId,
+                inputHash: inputHash,
+                maxFee: fee,
+                deadline: uint64(block.timestamp) + requestTtl,
+                mode: mode,
+                operator: address(0),
+                callback: address(this),
+                callbackGasLimit: CALLBACK_GAS_LIMIT,
+                inputUri: inputUri
+            })
+        );
+        // Effects after the interactions only because the id comes from settlement. Both callees are the fixed,
+        // trusted token and settlement, neither calls out, and the result can only arrive in a later transaction.
+        applications[requestId] = Application({applicant: msg.sender, fee: fee, mode: mode});
+        pendingRequestOf[msg.sender] = requestId;
+        emit ApplicationSubmitted(requestId, msg.sender, mode, inputHash, fee);
+    }
+
+    /// @inheritdoc IInferenceConsumer
+    /// @dev Reverts only for calls that are not ours to act on: a caller other than settlement, a request this
+    /// contract did not open (anyone can name any callback), a model other than the trusted one. A known
+    /// request with an unusable output is decided as a rejection rather than reverted, so it never lingers.
+    function onInferenceResult(uint256 requestId, bytes32 modelId_, bytes32, bytes32, bytes calldata output) external {
+        if (msg.sender != address(settlement)) revert NotSettlement(msg.sender);
+        Application memory app = applications[requestId];
+        if (app.applicant == address(0)) revert UnknownApplication(requestId);
+        if (modelId_ != modelId) revert WrongModel(modelId, modelId_);
+
+        uint256 predicted = app.mode == VerificationModes.ZK ? _decodeZk(output) : _decodeLogits(output);
+        bool admitted = predicted == acceptedClass;
+        delete applications[requestId];
+        delete pendingRequestOf[app.applicant];
+        if (admitted) isAdmitted[app.applicant] = true;
+        emit ApplicationDecided(requestId, app.applicant, admitted, predicted);
+    }
+
+    /// @notice Return a refunded application's fee to its applicant. Anyone may call it. When the request is
+    /// still pending, this first asks settlement to refund it (which succeeds only after the deadline, or at
+    /// once if the model version was revoked).
+    /// @param requestId The application's request id.
+    /// @param request The request as committed (from its `RequestOpened` event); unused if already refunded.
+    function reclaim(uint256 requestId, IInferenceSettlement.Request calldata request) external {
+        Application memory app = applications[requestId];
+        if (app.applicant == address(0)) revert UnknownApplication(requestId);
+        delete applications[requestId];
+        delete pendingRequestOf[app.applicant];
+        emit FeeReclaimed(requestId, app.applicant, app.fee);
+
+        if (settlement.requestStatus(requestId) == IInferenceSettlement.RequestStatus.Pending) {
+            settlement.refund(request, requestId);
+        }
+        IInferenceSettlement.RequestStatus status = settlement.requestStatus(requestId);
+        if (status != IInferenceSettlement.RequestStatus.Refunded) revert NotRefunded(requestId, status);
+        // The refund was credited to this contract's ledger balance in settlement (it is the requester).
+        if (app.fee != 0) settlement.withdraw(app.applicant, app.fee);
+    }
+
+    /// @notice Close an application whose callback failed (it ran out of gas or reverted), so its applicant
+    /// can apply again. The fee paid for the inference and is not returned. Anyone may call it.
+    /// @param requestId The application's request id.
+    function discard(uint256 requestId) external {
+        Application memory app = applications[requestId];
+        if (app.applicant == address(0)) revert UnknownApplication(requestId);
+        IInferenceSettlement.RequestStatus status = settlement.requestStatus(requestId);
+        if (status != IInferenceSettlement.RequestStatus.FulfilledCallbackFailed) {
+            revert CallbackNotFailed(requestId, status);
+        }
+        delete applications[requestId];
+        delete pendingRequestOf[app.applicant];
+        emit ApplicationDiscarded(requestId, app.applicant);
+    }
+
+    /// @notice The class an output decodes to under `mode`, or `NO_CLASS` when it cannot be decoded.
+    /// @param mode The mode the result was verified in.
+    /// @param output The output bytes as delivered to the callback.
+    /// @return predicted The class index, or `NO_CLASS`.
+    function decodeClass(uint8 mode, bytes calldata output) external pure returns (uint256 predicted) {
+        return mode == VerificationModes.ZK ? _decodeZk(output) : _decodeLogits(output);
+    }
+
+    /// @dev A zk result is `abi.encode(uint256 class)`.
+    function _decodeZk(bytes calldata output) private pure returns (uint256) {
+        if (output.length != 32) return NO_CLASS;
+        uint256 predicted = abi.decode(output, (uint256));
+        return predicted < NUM_CLASSES ? predicted : NO_CLASS;
+    }
+
+    /// @dev A signature result of the Iris model is 3 float32 little-endian logits; the class is their argmax,
+    /// the first of equal maxima (as `argmax` in `src/model/encoding.ts`). NaN or infinite logits, or an output
+    /// of another length (an empty one when the operator posted only a URI), decode to `NO_CLASS`.
+    function _decodeLogits(bytes calldata output) private pure returns (uint256 best) {
+        if (output.length != LOGITS_BYTES) return NO_CLASS;
+        int256 bestKey;
+        for (uint256 i; i < NUM_CLASSES; ++i) {
+            uint256 o = i * 4;
+            uint32 bits =
+                uint32(uint8(output[o])) |
+                    (uint32(uint8(output[o + 1])) << 8) |
+                    (uint32(uint8(output[o + 2])) << 16) |
+                    (uint32(uint8(output[o + 3])) << 24);
+            uint32 magnitude = bits & 0x7fffffff;
+            // Exponent all ones: infinity or NaN.
+            if (magnitude >= 0x7f800000) return NO_CLASS;
+            // IEEE-754 sign/magnitude: for finite values the magnitude bits order like the values, so the signed
+            // magnitude orders like the floats (and -0 equals +0).
+            int256 key = bits & 0x80000000 == 0 ? int256(uint256(magnitude)) : -int256(uint256(magnitude));
+            if (i == 0 || key > bestKey) {
+                best = i;
+                bestKey = key;
+            }
+        }
+    }
+}

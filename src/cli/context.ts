@@ -1,0 +1,167 @@
+import { readFile } from "node:fs/promises";
+import { access } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { createPublicClient, createWalletClient, defineChain, http, type Chain, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import {
+  DEPLOYED_ADDRESSES_FILE,
+  deploymentDir,
+  parseAddresses,
+  readAddresses,
+  type ProtocolAddresses,
+} from "../sdk/addresses.js";
+import { createOpgClient, type OpgClient } from "../sdk/client.js";
+import { OpgError } from "../sdk/errors.js";
+
+/** Global options, as commander parses them. */
+export interface GlobalOptions {
+  rpc?: string;
+  chainId?: string;
+  addresses?: string;
+  deployment?: string;
+  keyEnv?: string;
+  config?: string;
+  json?: boolean;
+}
+
+/** The `--config` file: the same fields as the flags. */
+interface ConfigFile {
+  rpc?: string;
+  chainId?: number | string;
+  addresses?: string | Record<string, unknown>;
+  deployment?: string;
+  keyEnv?: string;
+}
+
+export interface CliContext {
+  client: OpgClient;
+  chainId: number;
+  rpc: string;
+  json: boolean;
+}
+
+async function readConfig(path: string | undefined): Promise<{ config: ConfigFile; dir: string }> {
+  if (path === undefined) return { config: {}, dir: process.cwd() };
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new OpgError("MissingConfig", `cannot read the config file ${path}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error();
+    return { config: parsed, dir: dirname(resolve(path)) };
+  } catch {
+    throw new OpgError("MissingConfig", `the config file ${path} is not a JSON object`);
+  }
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function resolveAddresses(
+  options: GlobalOptions,
+  config: ConfigFile,
+  configDir: string,
+  chainId: number,
+  fromEnv: string | undefined,
+): Promise<ProtocolAddresses> {
+  const env = fromEnv;
+  const flag = options.addresses ?? options.deployment;
+  if (flag !== undefined) return readAddresses(flag);
+  if (env !== undefined && env !== "") return readAddresses(env);
+  if (typeof config.addresses === "object") return parseAddresses(config.addresses, "config addresses");
+  const fromConfig = config.addresses ?? config.deployment;
+  if (fromConfig !== undefined) return readAddresses(resolve(configDir, fromConfig));
+  const fallback = deploymentDir(chainId);
+  if (await exists(join(fallback, DEPLOYED_ADDRESSES_FILE))) return readAddresses(fallback);
+  throw new OpgError(
+    "MissingConfig",
+    `no contract addresses: pass --addresses <file> or --deployment <dir> (or set OPG_ADDRESSES); ${fallback}/${DEPLOYED_ADDRESSES_FILE} does not exist`,
+  );
+}
+
+function parseChainId(value: string | number, what: string): number {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id <= 0)
+    throw new OpgError("BadInput", `${what} is not a chain id: ${value}`);
+  return id;
+}
+
+/**
+ * Everything a command needs, resolved with precedence flags > environment > config file. The private key is
+ * only ever read from the environment variable named by `--key-env` (default `OPG_PRIVATE_KEY`).
+ */
+export async function createContext(
+  options: GlobalOptions,
+  needsKey: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliContext> {
+  const { config, dir } = await readConfig(options.config ?? env.OPG_CONFIG);
+  const rpc = options.rpc ?? env.OPG_RPC_URL ?? config.rpc;
+  if (rpc === undefined || rpc === "") {
+    throw new OpgError("MissingConfig", "no RPC URL: pass --rpc <url> or set OPG_RPC_URL");
+  }
+  const expectedRaw = options.chainId ?? env.OPG_CHAIN_ID ?? config.chainId;
+  const expected =
+    expectedRaw === undefined || expectedRaw === "" ? undefined : parseChainId(expectedRaw, "--chain-id");
+
+  const keyEnv = options.keyEnv ?? config.keyEnv ?? "OPG_PRIVATE_KEY";
+  let key: Hex | undefined;
+  if (needsKey) {
+    const value = env[keyEnv];
+    if (value === undefined || value === "") {
+      throw new OpgError(
+        "MissingKey",
+        `this command sends a transaction: set the environment variable ${keyEnv} to the account's private key (or name another variable with --key-env)`,
+      );
+    }
+    const normalized = value.startsWith("0x") ? value : `0x${value}`;
+    if (!/^0x[0-9a-fA-F]{64}$/.test(normalized)) {
+      throw new OpgError(
+        "MissingKey",
+        `the environment variable ${keyEnv} does not hold a 32-byte hex private key`,
+      );
+    }
+    key = normalized as Hex;
+  }
+
+  const transport = http(rpc, { retryCount: 0, timeout: 15_000 });
+  let chainId: number;
+  try {
+    chainId = await createPublicClient({ transport }).getChainId();
+  } catch {
+    throw new OpgError(
+      "Unreachable",
+      `cannot reach the RPC at ${rpc}: check --rpc / OPG_RPC_URL and that the node is running`,
+    );
+  }
+  if (expected !== undefined && expected !== chainId) {
+    throw new OpgError(
+      "WrongChain",
+      `wrong chain: the RPC at ${rpc} serves chain ${chainId}, expected ${expected}; fix --rpc or --chain-id`,
+    );
+  }
+  const chain: Chain = defineChain({
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpc] } },
+  });
+  const addresses = await resolveAddresses(options, config, dir, chainId, env.OPG_ADDRESSES);
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
+  const walletClient =
+    key === undefined
+      ? undefined
+      : createWalletClient({ chain, transport, account: privateKeyToAccount(key) });
+  const client = createOpgClient({
+    publicClient,
+    ...(walletClient === undefined ? {} : { walletClient }),
+    addresses,
+  });
+  return { client, chainId, rpc, json: options.json === true };
+}

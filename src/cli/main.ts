@@ -1,0 +1,463 @@
+import { access, readFile } from "node:fs/promises";
+import { Command, Option } from "commander";
+import { formatUnits, isHex, parseUnits, type Address, type Hex } from "viem";
+import { sha256Hex } from "../model/hash.js";
+import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
+import { modeName, VerificationMode } from "../protocol/modes.js";
+import { fieldToBytes32 } from "../protocol/zk.js";
+import { parseAddress } from "../sdk/addresses.js";
+import { explain, OpgError } from "../sdk/errors.js";
+import { createContext, type CliContext, type GlobalOptions } from "./context.js";
+
+/** Where a command writes; tests pass their own. */
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Environment read for OPG_* settings and the key (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const defaultIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+const opg = (wei: bigint) => `${formatUnits(wei, 18)} OPG`;
+
+function parseOpg(value: string, what: string): bigint {
+  if (!/^\d+(\.\d{1,18})?$/.test(value.trim())) {
+    throw new OpgError("BadInput", `${what} must be an OPG amount such as 2 or 0.5, got "${value}"`);
+  }
+  return parseUnits(value.trim(), 18);
+}
+
+function parseId(value: string, what: string): bigint {
+  if (!/^\d+$/.test(value)) throw new OpgError("BadInput", `${what} must be a whole number, got "${value}"`);
+  return BigInt(value);
+}
+
+function parseBytes32(value: string, what: string): Hex {
+  if (!isHex(value) || value.length !== 66) {
+    throw new OpgError("BadInput", `${what} must be a 0x-prefixed 32-byte hex id, got "${value}"`);
+  }
+  return value.toLowerCase() as Hex;
+}
+
+function parseMode(value: string): VerificationMode {
+  if (value === "signature") return VerificationMode.Signature;
+  if (value === "zk") return VerificationMode.Zk;
+  throw new OpgError("BadInput", `--mode must be signature or zk, got "${value}"`);
+}
+
+const fileExists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Build the program; `io` receives every line written. */
+export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } = { exitCode: 0 }): Command {
+  const program = new Command("opg")
+    .description("OPG verifiable inference: models, requests, results and audits from the command line")
+    .option("--rpc <url>", "JSON-RPC URL (env OPG_RPC_URL)")
+    .option("--chain-id <id>", "expected chain id: refuse to act on another chain (env OPG_CHAIN_ID)")
+    .option(
+      "--addresses <file>",
+      "contract addresses JSON, or Ignition deployed_addresses.json (env OPG_ADDRESSES)",
+    )
+    .option("--deployment <dir>", "Ignition deployment directory holding deployed_addresses.json")
+    .option(
+      "--key-env <VAR>",
+      "name of the environment variable holding the private key (default OPG_PRIVATE_KEY)",
+    )
+    .option("--config <file>", "JSON file with rpc, chainId, addresses|deployment, keyEnv (env OPG_CONFIG)")
+    .option("--json", "machine-readable output (one JSON document)")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => {
+        io.out(s.trimEnd());
+      },
+      writeErr: (s) => {
+        io.err(s.trimEnd());
+      },
+    });
+
+  /** Run an action with a context; print `human` or the JSON value. */
+  const action =
+    <A extends unknown[]>(needsKey: boolean, run: (ctx: CliContext, ...args: A) => Promise<Output>) =>
+    async (...args: A) => {
+      const command = args[args.length - 1] as Command;
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const ctx = await createContext(globals, needsKey, io.env ?? process.env);
+      const output = await run(ctx, ...args);
+      if (ctx.json) io.out(toJson(output.json));
+      else for (const line of output.human) io.out(line);
+      if (output.exitCode !== undefined) state.exitCode = output.exitCode;
+    };
+
+  program
+    .command("status")
+    .description("show a request, its status and result")
+    .argument("<requestId>")
+    .action(
+      action(false, async ({ client }, id: string) => {
+        const info = await client.getRequest(parseId(id, "requestId"));
+        const r = info.request;
+        const human = [
+          `request #${info.requestId}: ${info.status}`,
+          `  model ${r.modelId} (mode ${modeName(r.mode)})`,
+          `  requester ${r.requester}, fee ${opg(r.fee)}, deadline ${new Date(Number(r.deadline) * 1000).toISOString()}`,
+          `  input hash ${r.inputHash}`,
+          `  opened in block ${info.blockNumber}, tx ${info.transactionHash}`,
+        ];
+        if (info.result !== undefined) {
+          human.push(
+            `  result by operator ${info.result.operator} (signer ${info.result.signer}), output hash ${info.result.outputHash}`,
+            `  settled in block ${info.result.blockNumber}, tx ${info.result.transactionHash}`,
+          );
+        }
+        return { human, json: info };
+      }),
+    );
+
+  program
+    .command("audit")
+    .description("verify a result from chain data alone (exit 0 verified, 2 rejected)")
+    .argument("<requestId>")
+    .option(
+      "--model-file <path>",
+      "the model file to check and re-run (default: the registered URI if it is a local file)",
+    )
+    .action(
+      action(false, async ({ client }, id: string, opts: { modelFile?: string }) => {
+        const requestId = parseId(id, "requestId");
+        let modelFile = opts.modelFile;
+        if (modelFile !== undefined && !(await fileExists(modelFile))) {
+          throw new OpgError("BadInput", `model file not found: ${modelFile}`);
+        }
+        if (modelFile === undefined) {
+          const info = await client.getRequest(requestId);
+          const registered = (await client.listModels()).find((m) => m.modelId === info.request.modelId);
+          if (registered !== undefined && (await fileExists(registered.uri))) modelFile = registered.uri;
+        }
+        const { auditWithModel } = await import("../sdk/audit.js");
+        const report = await auditWithModel({
+          publicClient: client.publicClient,
+          settlement: client.addresses.settlement,
+          requestId,
+          ...(modelFile === undefined ? {} : { modelFile }),
+        });
+        const human = report.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.name.padEnd(40)} ${c.detail}`);
+        human.push(`verdict: ${report.verdict}`);
+        const exitCode = report.verdict === "verified" ? 0 : 2;
+        return { human, json: { ...report, modelFile: modelFile ?? null }, exitCode };
+      }),
+    );
+
+  const model = program.command("model").description("model versions in the registry");
+  model
+    .command("show")
+    .argument("<modelId>")
+    .description("show a registered model version")
+    .action(
+      action(false, async ({ client }, id: string) => {
+        const m = await client.getModel(parseBytes32(id, "model id"));
+        const modes = [VerificationMode.Signature, VerificationMode.Zk]
+          .filter((f) => (m.modes & f) !== 0)
+          .map(modeName);
+        return {
+          human: [
+            `model ${m.modelId}: ${m.status}`,
+            `  owner ${m.owner}, family ${m.familyId}`,
+            `  file sha256 ${m.fileHash}, runtime ${m.runtimeHash}`,
+            `  fee ${opg(m.fee)}, royalty ${m.royaltyBps} bps, modes ${modes.join(" | ")}`,
+          ],
+          json: m,
+        };
+      }),
+    );
+  model
+    .command("list")
+    .description("list registered model versions (from ModelRegistered events)")
+    .option("--from-block <n>", "first block to search", "0")
+    .action(
+      action(false, async ({ client }, opts: { fromBlock: string }) => {
+        const models = await client.listModels({ fromBlock: parseId(opts.fromBlock, "--from-block") });
+        const human = models.map(
+          (m) => `${m.modelId}  ${m.name.padEnd(16)} fee ${opg(m.fee)}  owner ${m.owner}`,
+        );
+        if (human.length === 0) human.push("no models registered");
+        return { human, json: models };
+      }),
+    );
+  model
+    .command("register")
+    .description("register a model version: a commitment to the file, the runtime and optionally zk weights")
+    .requiredOption("--file <onnx>", "model file")
+    .requiredOption("--name <name>", "family name")
+    .requiredOption("--fee <OPG>", "fee per inference in OPG")
+    .requiredOption("--royalty <bps>", "model owner's royalty in basis points")
+    .option("--uri <uri>", "where the file can be fetched (default: the --file path)")
+    .option(
+      "--zk-verifier <address>",
+      "Groth16 verifier: also commit the quantized weights and allow zk mode",
+    )
+    .action(
+      action(
+        true,
+        async (
+          { client },
+          opts: {
+            file: string;
+            name: string;
+            fee: string;
+            royalty: string;
+            uri?: string;
+            zkVerifier?: string;
+          },
+        ) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = new Uint8Array(await readFile(opts.file));
+          } catch {
+            throw new OpgError("BadInput", `model file not found: ${opts.file}`);
+          }
+          const royaltyBps = Number(opts.royalty);
+          if (!Number.isInteger(royaltyBps) || royaltyBps < 0 || royaltyBps > 10_000) {
+            throw new OpgError("BadInput", `--royalty must be basis points 0..10000, got "${opts.royalty}"`);
+          }
+          const zkVerifier =
+            opts.zkVerifier === undefined ? undefined : parseAddress(opts.zkVerifier, "--zk-verifier");
+          let zkCommitment: Hex | undefined;
+          if (zkVerifier !== undefined) {
+            const [{ weightCommitment }, { quantizedModel }] = await Promise.all([
+              import("../zk/commitment.js"),
+              import("../sdk/inputs.js"),
+            ]);
+            zkCommitment = fieldToBytes32(await weightCommitment(await quantizedModel(bytes)));
+          }
+          const result = await client.registerModel({
+            name: opts.name,
+            fileHash: sha256Hex(bytes),
+            runtimeHash: runtimeHash(DEFAULT_RUNTIME),
+            uri: opts.uri ?? opts.file,
+            fee: parseOpg(opts.fee, "--fee"),
+            royaltyBps,
+            ...(zkVerifier === undefined ? {} : { zkVerifier, zkCommitment }),
+          });
+          return {
+            human: [`registered model ${result.modelId}`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+            json: {
+              modelId: result.modelId,
+              hash: result.hash,
+              gasUsed: result.gasUsed,
+              blockNumber: result.blockNumber,
+            },
+          };
+        },
+      ),
+    );
+  model
+    .command("revoke")
+    .argument("<modelId>")
+    .description("revoke a model version (owner only; final)")
+    .action(
+      action(true, async ({ client }, id: string) => {
+        const result = await client.revokeModel(parseBytes32(id, "model id"));
+        return {
+          human: [`revoked model ${id}`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+          json: { modelId: id, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+
+  program
+    .command("request")
+    .description("open an inference request; the input travels on chain in a data: URI")
+    .requiredOption("--model <id>", "model version id")
+    .requiredOption("--input <values>", 'comma-separated features, e.g. "5.1,3.5,1.4,0.2"')
+    .addOption(
+      new Option("--pay <method>", "how the fee is paid")
+        .choices(["prepaid", "transfer", "permit"])
+        .default("prepaid"),
+    )
+    .option("--max-fee <OPG>", "highest fee accepted (default: the model's fee)")
+    .option("--ttl <seconds>", "seconds until the request can be refunded", "3600")
+    .addOption(
+      new Option("--mode <mode>", "verification mode").choices(["signature", "zk"]).default("signature"),
+    )
+    .option("--model-file <path>", "zk mode: the model file, for the input commitment")
+    .action(
+      action(
+        true,
+        async (
+          { client },
+          opts: {
+            model: string;
+            input: string;
+            pay: "prepaid" | "transfer" | "permit";
+            maxFee?: string;
+            ttl: string;
+            mode: string;
+            modelFile?: string;
+          },
+        ) => {
+          const { parseFeatures, prepareInput, quantizedModel } = await import("../sdk/inputs.js");
+          const modelId = parseBytes32(opts.model, "--model");
+          const mode = parseMode(opts.mode);
+          const features = parseFeatures(opts.input);
+          const zkModel =
+            mode === VerificationMode.Zk
+              ? await quantizedModel(
+                  opts.modelFile ?? (await client.listModels()).find((m) => m.modelId === modelId)?.uri ?? "",
+                ).catch(() => {
+                  throw new OpgError("BadInput", "zk mode needs the model file: pass --model-file <path>");
+                })
+              : undefined;
+          const input = await prepareInput(features, mode, zkModel);
+          const result = await client.openRequest(
+            {
+              modelId,
+              inputHash: input.inputHash,
+              inputUri: input.inputUri,
+              ttl: parseId(opts.ttl, "--ttl"),
+              mode,
+              ...(opts.maxFee === undefined ? {} : { maxFee: parseOpg(opts.maxFee, "--max-fee") }),
+            },
+            { pay: opts.pay },
+          );
+          return {
+            human: [
+              `opened request #${result.requestId} (${opts.pay}, mode ${opts.mode}), fee ${opg(result.request.fee)}`,
+              `  input hash ${input.inputHash}`,
+              `  tx ${result.hash}, gas ${result.gasUsed}`,
+            ],
+            json: {
+              requestId: result.requestId,
+              request: result.request,
+              inputUri: input.inputUri,
+              hash: result.hash,
+              gasUsed: result.gasUsed,
+            },
+          };
+        },
+      ),
+    );
+
+  program
+    .command("refund")
+    .argument("<requestId>")
+    .description("refund an expired request (anyone may; the fee returns to the requester's balance)")
+    .action(
+      action(true, async ({ client }, id: string) => {
+        const result = await client.refund(parseId(id, "requestId"));
+        return {
+          human: [
+            `refunded request #${id}: ${opg(result.amount)}`,
+            `  tx ${result.hash}, gas ${result.gasUsed}`,
+          ],
+          json: { requestId: id, amount: result.amount, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+
+  program
+    .command("deposit")
+    .argument("<amount>", "OPG")
+    .description("deposit OPG into the prepaid balance (one transaction with an EIP-2612 permit)")
+    .addOption(
+      new Option("--method <m>", "permit or approve").choices(["permit", "approve"]).default("permit"),
+    )
+    .action(
+      action(true, async ({ client }, amount: string, opts: { method: "permit" | "approve" }) => {
+        const value = parseOpg(amount, "amount");
+        const result = await client.deposit(value, { method: opts.method });
+        const balance = await client.balance();
+        return {
+          human: [
+            `deposited ${opg(value)}; balance ${opg(balance)}`,
+            `  tx ${result.hash}, gas ${result.gasUsed}`,
+          ],
+          json: { amount: value, balance, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+
+  program
+    .command("withdraw")
+    .description("withdraw from the prepaid/earned balance (default: all of it, to yourself)")
+    .option("--amount <OPG>", "amount to withdraw")
+    .option("--to <address>", "recipient")
+    .action(
+      action(true, async ({ client }, opts: { amount?: string; to?: string }) => {
+        const to: Address | undefined = opts.to === undefined ? undefined : parseAddress(opts.to, "--to");
+        const result = await client.withdraw({
+          ...(opts.amount === undefined ? {} : { amount: parseOpg(opts.amount, "--amount") }),
+          ...(to === undefined ? {} : { to }),
+        });
+        return {
+          human: [`withdrew ${opg(result.amount)}`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+          json: {
+            amount: result.amount,
+            to: to ?? client.account()?.address,
+            hash: result.hash,
+            gasUsed: result.gasUsed,
+          },
+        };
+      }),
+    );
+
+  program
+    .command("balance")
+    .description("prepaid balance in settlement and OPG held (of --account, or of the key's account)")
+    .option("--account <address>", "account to show")
+    .action(
+      action(false, async ({ client }, opts: { account?: string }) => {
+        const who =
+          opts.account === undefined ? client.account()?.address : parseAddress(opts.account, "--account");
+        if (who === undefined)
+          throw new OpgError("BadInput", "pass --account <address> or set the private key");
+        const [ledger, held] = await Promise.all([client.balance(who), client.tokenBalance(who)]);
+        return {
+          human: [`${who}: balance ${opg(ledger)}, holds ${opg(held)}`],
+          json: { account: who, balance: ledger, token: held },
+        };
+      }),
+    );
+
+  return program;
+}
+
+interface Output {
+  human: string[];
+  json: unknown;
+  exitCode?: number;
+}
+
+/** Run the CLI; resolves to the exit code. Errors become one line that says what to fix. */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const state = { exitCode: 0 };
+  const program = buildProgram(io, state);
+  const json = argv.includes("--json");
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return state.exitCode;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      const exitCode = (error as { exitCode?: number }).exitCode ?? 1;
+      // help and version are not errors
+      return code === "commander.helpDisplayed" || code === "commander.version" ? 0 : exitCode;
+    }
+    const message = explain(error);
+    if (json) io.out(toJson({ error: message }));
+    io.err(`error: ${message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,244 @@
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import { keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { main } from "../src/cli/main.js";
+import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
+import { fromDataUri } from "../src/model/encoding.js";
+import { inferBytes } from "../src/model/infer.js";
+import { loadModel } from "../src/model/onnx-runtime.js";
+import {
+  accountKey,
+  MODEL_FEE,
+  OPERATOR_SIGNING_KEY,
+  startTestChain,
+  type TestChain,
+} from "./helpers/sdk-fixture.js";
+
+const BIN = join(import.meta.dirname, "../src/cli/bin.mjs");
+
+describe("cli", function () {
+  this.timeout(120_000);
+  let chain: TestChain;
+  let env: NodeJS.ProcessEnv;
+
+  /** Run the CLI in this process (fast); `--json` output parsed. */
+  async function opg(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      env: { ...env, ...extraEnv },
+    });
+    const text = out.join("\n");
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { code, out: text, err: err.join("\n"), json: json as Record<string, unknown> };
+  }
+
+  /** Run the real launcher as a child process. */
+  async function spawnOpg(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+    try {
+      const { stdout, stderr } = await promisify(execFile)("node", [BIN, ...args], {
+        env: { PATH: process.env.PATH, ...env, ...extraEnv },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  before(async () => {
+    chain = await startTestChain();
+    env = {
+      OPG_RPC_URL: chain.url,
+      OPG_ADDRESSES: chain.deploymentDir,
+      OPG_PRIVATE_KEY: accountKey(4),
+    };
+  });
+  after(async () => {
+    await chain.close();
+  });
+
+  it("runs through the bin launcher: --help, and --json status as a child process", async () => {
+    const help = await spawnOpg(["--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.contain("Usage: opg");
+    const missing = await spawnOpg(["--json", "deposit", "1"], { OPG_PRIVATE_KEY: "" });
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/set the environment variable OPG_PRIVATE_KEY/);
+    expect(missing.stderr).not.to.contain(accountKey(4).slice(2));
+  });
+
+  it("registers, shows and lists models", async () => {
+    const registered = await opg(
+      [
+        "--json",
+        "model",
+        "register",
+        "--file",
+        IRIS_MODEL_PATH,
+        "--name",
+        "iris-cli",
+        "--fee",
+        "1.5",
+        "--royalty",
+        "250",
+      ],
+      { OPG_PRIVATE_KEY: accountKey(1) },
+    );
+    expect(registered.code, registered.err).to.equal(0);
+    const modelId = registered.json.modelId as string;
+    const shown = await opg(["--json", "model", "show", modelId]);
+    expect(shown.json).to.include({ status: "Active", fee: (15n * 10n ** 17n).toString(), royaltyBps: 250 });
+    const listed = await opg(["--json", "model", "list"]);
+    expect((listed.json as unknown as { modelId: string }[]).map((m) => m.modelId)).to.include.members([
+      modelId,
+      chain.irisModelId,
+    ]);
+    const human = await opg(["model", "show", modelId]);
+    expect(human.out).to.contain(`model ${modelId}: Active`);
+    const revoked = await opg(["--json", "model", "revoke", modelId], { OPG_PRIVATE_KEY: accountKey(1) });
+    expect(revoked.code, revoked.err).to.equal(0);
+    expect((await opg(["--json", "model", "show", modelId])).json.status).to.equal("Revoked");
+  });
+
+  it("deposits, requests (prepaid and permit), shows status, audits a fulfilled result, refunds, withdraws", async () => {
+    const deposit = await opg(["--json", "deposit", "5"]);
+    expect(deposit.code, deposit.err).to.equal(0);
+    expect(deposit.json.balance).to.equal((5n * 10n ** 18n).toString());
+
+    const prepaid = await opg([
+      "--json",
+      "request",
+      "--model",
+      chain.irisModelId,
+      "--input",
+      "5.1,3.5,1.4,0.2",
+    ]);
+    expect(prepaid.code, prepaid.err).to.equal(0);
+    const id1 = BigInt(prepaid.json.requestId as string);
+    const permit = await opg([
+      "--json",
+      "request",
+      "--model",
+      chain.irisModelId,
+      "--input",
+      "6.6, 3, 4.4, 1.4",
+      "--pay",
+      "permit",
+      "--ttl",
+      "600",
+    ]);
+    expect(permit.code, permit.err).to.equal(0);
+    const id2 = BigInt(permit.json.requestId as string);
+
+    // The operator serves request 1 with the SDK.
+    const operator = chain.clientFor(2);
+    const info = await operator.getRequest(id1);
+    const model = await loadModel(IRIS_MODEL_PATH);
+    const output = await inferBytes(model, fromDataUri(info.inputUri));
+    await model.release();
+    const outputHash = keccak256(output);
+    const operatorAddress = operator.account()!.address;
+    const signature = await operator.signResult(privateKeyToAccount(OPERATOR_SIGNING_KEY), {
+      requestId: id1,
+      modelId: info.request.modelId,
+      inputHash: info.request.inputHash,
+      outputHash,
+      operator: operatorAddress,
+    });
+    await operator.fulfillSigned(
+      info.request,
+      id1,
+      { operator: operatorAddress, outputHash, output: toHex(output) },
+      signature,
+    );
+
+    const status = await opg(["--json", "status", id1.toString()]);
+    expect(status.json.status).to.equal("Fulfilled");
+    const audit = await opg(["--json", "audit", id1.toString(), "--model-file", IRIS_MODEL_PATH]);
+    expect(audit.code, audit.out).to.equal(0);
+    expect(audit.json.verdict).to.equal("verified");
+    const humanAudit = await opg(["audit", id1.toString(), "--model-file", IRIS_MODEL_PATH]);
+    expect(humanAudit.out).to.match(/✓ EIP-712 signature recovers the signer/);
+    expect(humanAudit.out).to.contain("verdict: verified");
+    const pendingAudit = await opg(["--json", "audit", id2.toString()]);
+    expect(pendingAudit.code).to.equal(2);
+
+    await chain.timeTravel(601);
+    const refund = await opg(["--json", "refund", id2.toString()], { OPG_PRIVATE_KEY: accountKey(5) });
+    expect(refund.code, refund.err).to.equal(0);
+    expect(refund.json.amount).to.equal(MODEL_FEE.toString());
+    expect((await opg(["--json", "status", id2.toString()])).json.status).to.equal("Refunded");
+
+    const to = privateKeyToAccount(accountKey(6)).address;
+    const withdraw = await opg(["--json", "withdraw", "--amount", "1", "--to", to]);
+    expect(withdraw.code, withdraw.err).to.equal(0);
+    expect(withdraw.json.amount).to.equal((10n ** 18n).toString());
+  });
+
+  it("fails with one clear line and exit code 1", async () => {
+    const unknown = `0x${"34".repeat(32)}`;
+    const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
+      [["model", "show", unknown], {}, new RegExp(`unknown model ${unknown}`)],
+      [["request", "--model", unknown, "--input", "1,2,3,4"], {}, new RegExp(`unknown model ${unknown}`)],
+      [["withdraw", "--to", "0x1234"], {}, /--to is not an address: "0x1234"/],
+      [
+        ["request", "--model", chain.irisModelId, "--input", "1,2,3,4"],
+        { OPG_PRIVATE_KEY: accountKey(7) },
+        /insufficient prepaid balance.*deposit/,
+      ],
+      [
+        ["request", "--model", chain.irisModelId, "--input", "1,2,3,4", "--pay", "transfer"],
+        {},
+        /allowance.*--pay permit/,
+      ],
+      [
+        ["status", "1"],
+        { OPG_RPC_URL: "http://127.0.0.1:9" },
+        /cannot reach the RPC at http:\/\/127\.0\.0\.1:9/,
+      ],
+      [["status", "1", "--chain-id", "1"], {}, /wrong chain: .* serves chain \d+, expected 1/],
+      [["deposit", "1"], { OPG_PRIVATE_KEY: "" }, /set the environment variable OPG_PRIVATE_KEY/],
+      [["deposit", "1", "--key-env", "MY_KEY"], {}, /set the environment variable MY_KEY/],
+      [["--addresses", "/nonexistent.json", "status", "1"], {}, /not found: \/nonexistent\.json/],
+    ];
+    for (const [args, extra, expected] of cases) {
+      const result = await opg(["--json", ...args], extra);
+      expect(result.code, args.join(" ")).to.equal(1);
+      expect(result.err.split("\n")).to.have.length(1);
+      expect(result.err, args.join(" ")).to.match(expected);
+      expect(result.json.error).to.be.a("string");
+    }
+  });
+
+  it("reads settings from a --config file, flags winning over it", async () => {
+    const config = join(chain.deploymentDir, "opg.json");
+    await writeFile(
+      config,
+      JSON.stringify({ rpc: "http://127.0.0.1:9", deployment: ".", keyEnv: "CFG_KEY" }),
+    );
+    const viaConfig = await opg(
+      ["--json", "--config", config, "--rpc", chain.url, "model", "show", chain.irisModelId],
+      {
+        OPG_RPC_URL: "",
+        OPG_ADDRESSES: "",
+      },
+    );
+    expect(viaConfig.code, viaConfig.err).to.equal(0);
+    const keyFromConfig = await opg(["--json", "--config", config, "--rpc", chain.url, "deposit", "1"], {
+      OPG_ADDRESSES: "",
+    });
+    expect(keyFromConfig.err).to.match(/CFG_KEY/);
+  });
+});
