@@ -370,40 +370,61 @@ export class OperatorNode {
       this.client.getTransactionCount({ address: this.address, blockTag: "pending" }),
       this.client.estimateFeesPerGas(),
     ]);
-    for (const stored of batch) {
-      const { requestId } = stored;
-      const data = this.calldata(stored);
-      let gas: bigint;
-      try {
-        // Simulating first drops a request another operator already settled without spending gas.
-        gas = await this.client.estimateGas({ account: this.account, to: this.options.settlement, data });
-      } catch (error) {
-        const reason = revertName(error);
-        if (reason === "RequestNotPending") {
-          this.store.finish(requestId, "lost", "already settled by someone else (detected before sending)");
-        } else if (reason === "RequestExpired" || reason === "ModelRevoked") {
-          this.store.finish(requestId, "skipped", reason);
-        } else if (reason !== undefined) {
-          this.store.finish(requestId, "skipped", `would revert: ${reason}`);
-        } else if (this.store.noteAttempt(requestId, String(error)) >= (this.options.maxAttempts ?? 10)) {
-          this.store.finish(requestId, "skipped", `gave up after RPC errors: ${String(error)}`);
+    // Simulate every fulfilment (one execution each, concurrently): a request another operator already settled
+    // is dropped here without spending gas.
+    const simulated = await Promise.all(
+      batch.map(async (stored) => {
+        const data = this.calldata(stored);
+        try {
+          await this.client.call({
+            account: this.account,
+            to: this.options.settlement,
+            data,
+            gas: gasLimit(stored),
+          });
+          return { stored, data };
+        } catch (error) {
+          this.dropUnsendable(stored.requestId, error);
+          return undefined;
         }
-        continue;
-      }
+      }),
+    );
+    const sendable = simulated.filter((s) => s !== undefined);
+    // Nonces in request order, each transaction signed and stored before any is broadcast.
+    const signed: { requestId: bigint; rawTx: Hex }[] = [];
+    for (const { stored, data } of sendable) {
       const nonce = this.store.reserveNonce(pending);
       const rawTx = await wallet.signTransaction({
         to: this.options.settlement,
         data,
         nonce,
-        gas: (gas * 12n) / 10n,
+        gas: gasLimit(stored),
         maxFeePerGas: fees.maxFeePerGas,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
         chain: this.chain!,
       });
-      const txHash = keccak256(rawTx);
-      this.store.markSubmitted(requestId, rawTx, txHash, nonce);
-      await this.broadcast(requestId, rawTx);
-      this.log.info({ requestId: requestId.toString(), txHash, nonce }, "fulfilment sent");
+      this.store.markSubmitted(stored.requestId, rawTx, keccak256(rawTx), nonce);
+      signed.push({ requestId: stored.requestId, rawTx });
+    }
+    await Promise.all(signed.map(({ requestId, rawTx }) => this.broadcast(requestId, rawTx)));
+    if (signed.length > 0)
+      this.log.info(
+        { count: signed.length, firstNonce: this.store.get(signed[0]!.requestId)?.nonce },
+        "fulfilments sent",
+      );
+  }
+
+  /** Record why a fulfilment that failed simulation will not be sent (or count an RPC failure). */
+  private dropUnsendable(requestId: bigint, error: unknown): void {
+    const reason = revertName(error);
+    if (reason === "RequestNotPending") {
+      this.store.finish(requestId, "lost", "already settled by someone else (detected before sending)");
+    } else if (reason === "RequestExpired" || reason === "ModelRevoked") {
+      this.store.finish(requestId, "skipped", reason);
+    } else if (reason !== undefined) {
+      this.store.finish(requestId, "skipped", `would revert: ${reason}`);
+    } else if (this.store.noteAttempt(requestId, String(error)) >= (this.options.maxAttempts ?? 10)) {
+      this.store.finish(requestId, "skipped", `gave up after RPC errors: ${String(error)}`);
     }
   }
 
@@ -420,34 +441,36 @@ export class OperatorNode {
   }
 
   private async confirm(): Promise<void> {
-    for (const stored of this.store.inState("submitted")) {
-      const { requestId, txHash, rawTx } = stored;
-      const receipt = await this.client.getTransactionReceipt({ hash: txHash! }).catch(() => undefined);
-      if (receipt !== undefined) {
-        if (receipt.status === "success") {
-          this.store.finish(requestId, "settled");
-          this.log.info(
-            { requestId: requestId.toString(), txHash, gasUsed: receipt.gasUsed.toString() },
-            "settled",
-          );
-        } else {
-          const status = await this.requestStatus(requestId);
-          this.store.finish(
-            requestId,
-            status === "Pending" ? "skipped" : "lost",
-            `transaction reverted; request ${status}`,
-          );
-        }
-        continue;
+    await Promise.all(this.store.inState("submitted").map((stored) => this.confirmOne(stored)));
+  }
+
+  private async confirmOne(stored: StoredRequest): Promise<void> {
+    const { requestId, txHash, rawTx } = stored;
+    const receipt = await this.client.getTransactionReceipt({ hash: txHash! }).catch(() => undefined);
+    if (receipt !== undefined) {
+      if (receipt.status === "success") {
+        this.store.finish(requestId, "settled");
+        this.log.info(
+          { requestId: requestId.toString(), txHash, gasUsed: receipt.gasUsed.toString() },
+          "settled",
+        );
+      } else {
+        const status = await this.requestStatus(requestId);
+        this.store.finish(
+          requestId,
+          status === "Pending" ? "skipped" : "lost",
+          `transaction reverted; request ${status}`,
+        );
       }
-      const status = await this.requestStatus(requestId);
-      if (status !== "Pending") {
-        // Settled while our transaction is unmined: it will revert or never mine; nothing more to do for it.
-        this.store.finish(requestId, "lost", `request ${status} before our transaction was mined`);
-        continue;
-      }
-      await this.broadcast(requestId, rawTx!);
+      return;
     }
+    const status = await this.requestStatus(requestId);
+    if (status !== "Pending") {
+      // Settled while our transaction is unmined: it will revert or never mine; nothing more to do for it.
+      this.store.finish(requestId, "lost", `request ${status} before our transaction was mined`);
+      return;
+    }
+    await this.broadcast(requestId, rawTx!);
   }
 
   private async requestStatus(requestId: bigint): Promise<string> {
@@ -459,6 +482,16 @@ export class OperatorNode {
     });
     return RequestStatus[index] ?? "None";
   }
+}
+
+/**
+ * A gas cap for a fulfilment: what the verification path needs at most (measured: signature ~75k, zk ~280k,
+ * both with cold accounts and event data ~30k more), plus the callback's exact allowance and its EIP-150 share.
+ */
+function gasLimit(stored: StoredRequest): bigint {
+  const base = stored.result?.mode === "zk" ? 400_000n : 200_000n;
+  const callback = BigInt(stored.request.callbackGasLimit);
+  return base + callback + callback / 63n + (callback > 0n ? 20_000n : 0n);
 }
 
 /** The custom error name of a reverted call, if it is one. */
