@@ -1,5 +1,6 @@
 import { Signature, type Signer } from "ethers";
 import type { OPGToken } from "../../typechain-types/index.js";
+import { permitTypesForEthers } from "../protocol/permit.js";
 
 /** EIP-2612 permit fields in the shape `InferenceSettlement.Permit` takes. */
 export interface PermitSignature {
@@ -9,16 +10,6 @@ export interface PermitSignature {
   r: string;
   s: string;
 }
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 /** Sign an EIP-2612 permit of `value` OPG from `owner` to `spender`, read from the token's own domain. */
 export async function signPermit(
@@ -37,7 +28,7 @@ export async function signPermit(
       chainId: domain.chainId,
       verifyingContract: domain.verifyingContract,
     },
-    PERMIT_TYPES,
+    permitTypesForEthers(),
     { owner: ownerAddress, spender, value, nonce, deadline },
   );
   const { v, r, s } = Signature.from(signature);

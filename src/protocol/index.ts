@@ -4,3 +4,4 @@ export * from "./modes.js";
 export * from "./request.js";
 export * from "./typed-data.js";
 export * from "./zk.js";
+export * from "./permit.js";

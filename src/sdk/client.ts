@@ -1,3 +1,4 @@
+import { PERMIT_TYPES } from "../protocol/permit.js";
 import {
   parseEventLogs,
   parseSignature,
@@ -173,16 +174,6 @@ interface WriteCall<abi extends Abi, name extends WriteFunction<abi>> {
   functionName: name;
   args: ContractFunctionArgs<abi, "nonpayable" | "payable", name>;
 }
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 function requestFrom(params: OpenRequestParams, maxFee: bigint, deadline: bigint) {
   return {
