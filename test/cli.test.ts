@@ -1,5 +1,6 @@
-import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
@@ -13,6 +14,7 @@ import { loadModel } from "../src/model/onnx-runtime.js";
 import {
   accountKey,
   MODEL_FEE,
+  OPG,
   OPERATOR_SIGNING_KEY,
   startTestChain,
   type TestChain,
@@ -185,6 +187,88 @@ describe("cli", function () {
     const withdraw = await opg(["--json", "withdraw", "--amount", "1", "--to", to]);
     expect(withdraw.code, withdraw.err).to.equal(0);
     expect(withdraw.json.amount).to.equal((10n ** 18n).toString());
+  });
+
+  it("registers, stakes, shows and unbonds an operator; refuses an early withdrawal with a clear reason", async () => {
+    const key = accountKey(5);
+    const account = privateKeyToAccount(key).address;
+    await chain.clientFor(0).transferToken(account, 2_000n * OPG);
+    const signer = privateKeyToAccount(`0x${"cd".repeat(32)}`).address;
+    const asOperator = { OPG_PRIVATE_KEY: key };
+    const registered = await opg(
+      ["--json", "operator", "register", "--signer", signer, "--payout", account, "--stake", "1000"],
+      asOperator,
+    );
+    expect(registered.code, registered.err).to.equal(0);
+    expect(registered.json).to.include({ signer, payout: account });
+    expect((await opg(["--json", "operator", "stake", "10"], asOperator)).code).to.equal(0);
+    const shown = await opg(["--json", "operator", "show", account]);
+    expect(shown.json).to.include({ signer, eligible: true, stake: (1_010n * OPG).toString() });
+    expect((await opg(["--json", "operator", "unstake", "1010"], asOperator)).code).to.equal(0);
+    expect((await opg(["--json", "operator", "show", account])).json).to.include({ eligible: false });
+    const early = await opg(["operator", "withdraw"], asOperator);
+    expect(early.code).to.equal(1);
+    expect(early.err).to.match(/^error: .*unbond/i);
+    const noSigner = await opg(
+      ["operator", "serve", "--model", chain.irisModelId, "--model-file", IRIS_MODEL_PATH],
+      { ...asOperator, OPG_SIGNER_KEY: "" },
+    );
+    expect(noSigner.code).to.equal(1);
+    expect(noSigner.err).to.contain("OPG_SIGNER_KEY");
+  });
+
+  it("serves requests with `operator serve` until stopped", async () => {
+    const database = join(await mkdtemp(join(tmpdir(), "opg-cli-serve-")), "node.sqlite");
+    const child = spawn(
+      "node",
+      [
+        BIN,
+        "operator",
+        "serve",
+        "--model",
+        chain.irisModelId,
+        "--model-file",
+        IRIS_MODEL_PATH,
+        "--db",
+        database,
+        "--poll-ms",
+        "50",
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          ...env,
+          OPG_PRIVATE_KEY: accountKey(2),
+          OPG_SIGNER_KEY: OPERATOR_SIGNING_KEY,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    try {
+      const opened = await opg([
+        "--json",
+        "request",
+        "--model",
+        chain.irisModelId,
+        "--input",
+        "6.1,2.8,4.7,1.2",
+      ]);
+      expect(opened.code, opened.err).to.equal(0);
+      const id = String(opened.json.requestId);
+      const start = Date.now();
+      let status = "";
+      while (status !== "Fulfilled" && Date.now() - start < 60_000) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = String((await opg(["--json", "status", id])).json.status);
+      }
+      expect(status).to.equal("Fulfilled");
+      const audit = await opg(["--json", "audit", id]);
+      expect(audit.json.verdict).to.equal("verified");
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      expect(await exited).to.equal(0);
+    }
   });
 
   it("fails with one clear line and exit code 1", async () => {

@@ -38,6 +38,9 @@ export interface CliContext {
   chainId: number;
   rpc: string;
   json: boolean;
+  addresses: ProtocolAddresses;
+  /** The account's key, only for commands that send transactions. */
+  key?: Hex;
 }
 
 async function readConfig(path: string | undefined): Promise<{ config: ConfigFile; dir: string }> {
@@ -111,24 +114,9 @@ export async function createContext(
     expectedRaw === undefined || expectedRaw === "" ? undefined : parseChainId(expectedRaw, "--chain-id");
 
   const keyEnv = options.keyEnv ?? config.keyEnv ?? "OPG_PRIVATE_KEY";
-  let key: Hex | undefined;
-  if (needsKey) {
-    const value = env[keyEnv];
-    if (value === undefined || value === "") {
-      throw new OpgError(
-        "MissingKey",
-        `this command sends a transaction: set the environment variable ${keyEnv} to the account's private key (or name another variable with --key-env)`,
-      );
-    }
-    const normalized = value.startsWith("0x") ? value : `0x${value}`;
-    if (!/^0x[0-9a-fA-F]{64}$/.test(normalized)) {
-      throw new OpgError(
-        "MissingKey",
-        `the environment variable ${keyEnv} does not hold a 32-byte hex private key`,
-      );
-    }
-    key = normalized as Hex;
-  }
+  const key = needsKey
+    ? readKeyFromEnv(env, keyEnv, "this command sends a transaction", "--key-env")
+    : undefined;
 
   const transport = http(rpc, { retryCount: 0, timeout: 15_000 });
   let chainId: number;
@@ -163,5 +151,34 @@ export async function createContext(
     ...(walletClient === undefined ? {} : { walletClient }),
     addresses,
   });
-  return { client, chainId, rpc, json: options.json === true };
+  return {
+    client,
+    chainId,
+    rpc,
+    json: options.json === true,
+    addresses,
+    ...(key === undefined ? {} : { key }),
+  };
+}
+
+/**
+ * A private key from the environment variable `name` (never from a flag or a file), validated; the error says
+ * which variable to set. The key is never printed.
+ */
+export function readKeyFromEnv(env: NodeJS.ProcessEnv, name: string, purpose: string, flag: string): Hex {
+  const value = env[name];
+  if (value === undefined || value === "") {
+    throw new OpgError(
+      "MissingKey",
+      `${purpose}: set the environment variable ${name} to the private key (or name another variable with ${flag})`,
+    );
+  }
+  const normalized = value.startsWith("0x") ? value : `0x${value}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(normalized)) {
+    throw new OpgError(
+      "MissingKey",
+      `the environment variable ${name} does not hold a 32-byte hex private key`,
+    );
+  }
+  return normalized as Hex;
 }

@@ -7,7 +7,7 @@ import { modeName, VerificationMode } from "../protocol/modes.js";
 import { fieldToBytes32 } from "../protocol/zk.js";
 import { parseAddress } from "../sdk/addresses.js";
 import { explain, OpgError } from "../sdk/errors.js";
-import { createContext, type CliContext, type GlobalOptions } from "./context.js";
+import { createContext, readKeyFromEnv, type CliContext, type GlobalOptions } from "./context.js";
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -411,6 +411,152 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
           },
         };
       }),
+    );
+
+  const operator = program.command("operator").description("operators: stake, signing key, serving requests");
+  operator
+    .command("register")
+    .description("register the key's account as an operator with a signing key, a payout address and a stake")
+    .requiredOption(
+      "--signer <address>",
+      "the signing key's address (kept on the node, separate from payout)",
+    )
+    .requiredOption("--payout <address>", "where earnings are credited")
+    .requiredOption("--stake <OPG>", "initial stake (at least the registry's minimum to serve)")
+    .action(
+      action(true, async ({ client }, opts: { signer: string; payout: string; stake: string }) => {
+        const signer = parseAddress(opts.signer, "--signer");
+        const payout = parseAddress(opts.payout, "--payout");
+        const amount = parseOpg(opts.stake, "--stake");
+        const result = await client.registerOperator(signer, payout, amount);
+        return {
+          human: [
+            `registered operator with signer ${signer}, payout ${payout}, stake ${opg(amount)}`,
+            `  tx ${result.hash}, gas ${result.gasUsed}`,
+          ],
+          json: { signer, payout, stake: amount, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+  operator
+    .command("stake")
+    .argument("<amount>", "OPG to add")
+    .description("add stake")
+    .action(
+      action(true, async ({ client }, amount: string) => {
+        const value = parseOpg(amount, "amount");
+        const result = await client.stake(value);
+        return {
+          human: [`staked ${opg(value)}`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+          json: { amount: value, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+  operator
+    .command("unstake")
+    .argument("<amount>", "OPG to unbond")
+    .description("start unbonding stake (withdrawable after the unbonding delay; slashable until then)")
+    .action(
+      action(true, async ({ client }, amount: string) => {
+        const value = parseOpg(amount, "amount");
+        const result = await client.unbond(value);
+        return {
+          human: [`unbonding ${opg(value)}`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+          json: { amount: value, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+  operator
+    .command("withdraw")
+    .description("withdraw stake whose unbonding delay has passed")
+    .option("--to <address>", "recipient (default: the operator account)")
+    .action(
+      action(true, async ({ client }, opts: { to?: string }) => {
+        const to = opts.to === undefined ? undefined : parseAddress(opts.to, "--to");
+        const result = await client.withdrawUnbonded(to);
+        return {
+          human: [`withdrew unbonded stake`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+          json: { to, hash: result.hash, gasUsed: result.gasUsed },
+        };
+      }),
+    );
+  operator
+    .command("show")
+    .argument("[address]", "operator (default: the key's account)")
+    .description("an operator's signing key, payout, stake, unbonding and eligibility")
+    .action(
+      action(false, async ({ client }, address: string | undefined) => {
+        const who = address === undefined ? client.account()?.address : parseAddress(address, "address");
+        if (who === undefined)
+          throw new OpgError("BadInput", "pass an operator address or set the private key");
+        const info = await client.getOperator(who);
+        return {
+          human: [
+            `operator ${who}: ${info.eligible ? "eligible" : "not eligible"}`,
+            `  signer ${info.signer}, payout ${info.payout}`,
+            `  stake ${opg(info.stake)}, unbonding ${opg(info.unbonding)}`,
+          ],
+          json: info,
+        };
+      }),
+    );
+  operator
+    .command("serve")
+    .description("run the operator node: watch requests, run or prove the model, fulfil (Ctrl-C stops it)")
+    .requiredOption("--model <id>", "model version to serve")
+    .requiredOption("--model-file <path>", "local copy of its file (checked against the registered sha256)")
+    .option("--signer-key-env <VAR>", "environment variable holding the signing key", "OPG_SIGNER_KEY")
+    .option("--db <path>", "SQLite file for the node's state", "opg-operator.sqlite")
+    .option("--health-port <port>", "serve /health and /metrics on 127.0.0.1:<port>")
+    .option("--poll-ms <ms>", "polling interval", "500")
+    .option("--from-block <n>", "first block to scan on a fresh database")
+    .action(
+      action(
+        true,
+        async (
+          ctx,
+          opts: {
+            model: string;
+            modelFile: string;
+            signerKeyEnv: string;
+            db: string;
+            healthPort?: string;
+            pollMs: string;
+            fromBlock?: string;
+          },
+        ) => {
+          const { OperatorNode } = await import("../operator/node.js");
+          const signerKey = readKeyFromEnv(
+            io.env ?? process.env,
+            opts.signerKeyEnv,
+            "the node signs results",
+            "--signer-key-env",
+          );
+          const node = new OperatorNode({
+            rpcUrl: ctx.rpc,
+            settlement: ctx.addresses.settlement,
+            operatorKey: ctx.key!,
+            signerKey,
+            models: [{ modelId: parseBytes32(opts.model, "--model"), file: opts.modelFile }],
+            database: opts.db,
+            pollIntervalMs: Number(opts.pollMs),
+            ...(opts.healthPort === undefined ? {} : { healthPort: Number(opts.healthPort) }),
+            ...(opts.fromBlock === undefined ? {} : { fromBlock: parseId(opts.fromBlock, "--from-block") }),
+          });
+          const { healthUrl } = await node.start();
+          await new Promise<void>((resolve) => {
+            const stop = () => {
+              void node.stop().then(resolve);
+            };
+            process.once("SIGINT", stop);
+            process.once("SIGTERM", stop);
+          });
+          return {
+            human: [`operator node stopped${healthUrl === undefined ? "" : ` (health was ${healthUrl})`}`],
+            json: { stopped: true },
+          };
+        },
+      ),
     );
 
   program
