@@ -21,6 +21,7 @@ import { layerSizes, mlpForward, type DenseLayer } from "../src/model/mlp.js";
 import { buildMlpOnnx, ONNX_IR_VERSION, ONNX_OPSET } from "../src/model/onnx-mlp.js";
 import { argmax } from "../src/model/encoding.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../src/model/runtime.js";
+import { mulberry32 } from "../src/model/prng.js";
 
 const MODEL_NAME = IRIS_ONNX_OPTIONS.graphName;
 const MODELS_DIR = fileURLToPath(new URL("../models/", import.meta.url));
@@ -38,18 +39,6 @@ const HYPERPARAMETERS = {
   epsilon: 1e-8,
   l2: 1e-3, // L2 penalty (l2 / 2) * sum(W^2) on weights, not biases
 } as const;
-
-/** mulberry32: a tiny 32-bit seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -19,6 +19,7 @@ import {
   type QuantizedMlp,
 } from "../src/zk/index.js";
 import { compileCircuit, runCeremony } from "../src/zk/setup.js";
+import { mulberry32 } from "../src/model/prng.js";
 
 const args = process.argv.slice(2);
 const sizesArg = args.includes("--sizes") ? args[args.indexOf("--sizes") + 1] : undefined;
@@ -30,25 +31,13 @@ function log(message: string): void {
   console.log(`${new Date().toISOString().slice(11, 19)} ${message}`);
 }
 
-/** mulberry32: reproducible random weights. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {
-  const random = prng(64);
+  const random = mulberry32(64);
   const scale = 2 ** params.fracBits;
   // Weights uniform in +-1/sqrt(fan-in) (He-like), biases in +-0.1, inputs in [0, 1): real-valued, then quantized.
   const q = (v: number): bigint => BigInt(Math.round(v * scale));

@@ -31,6 +31,7 @@ import {
   type QuantizedLayer,
   type QuantizedMlp,
 } from "../src/zk/index.js";
+import { mulberry32 } from "../src/model/prng.js";
 
 const MODEL_PATH = fileURLToPath(new URL("../models/iris-mlp.onnx", import.meta.url));
 const SUBMITTER = "0x70997970c51812dc3a010c7d01b20aa0b3dc79c8";
@@ -53,18 +54,6 @@ function modelOf(layers: { weight: bigint[]; bias: bigint[] }[]): QuantizedMlp {
 
 function zeros(n: number): bigint[] {
   return new Array<bigint>(n).fill(0n);
-}
-
-/** A deterministic PRNG (mulberry32) for reproducible random models. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomInts(random: () => number, n: number, bound: number): bigint[] {
@@ -231,7 +220,7 @@ describe("zk circuit: Iris MLP", function () {
       { weight: zeros(24).map((_, k) => (k % 3 === 0 ? -1n : 1n)), bias: [min, max, 0n] },
     ]);
     await runBoth(extreme, [max, max, max, min]);
-    const random = prng(2024);
+    const random = mulberry32(2024);
     for (let t = 0; t < 6; t++) {
       const model = modelOf([
         { weight: randomInts(random, 64, 1024), bias: randomInts(random, 16, 32767) },

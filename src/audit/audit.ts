@@ -13,14 +13,7 @@ import { computeModelId } from "../protocol/ids.js";
 import { modeName, RequestStatus, VerificationMode } from "../protocol/modes.js";
 import { hashRequest, toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
 import { resultTypedData, settlementDomain } from "../protocol/typed-data.js";
-import { zkBinding, zkOutputBytes } from "../protocol/zk.js";
-
-/** A Groth16 proof as `fulfillZk` takes it. */
-export interface AuditZkProof {
-  a: readonly [bigint, bigint];
-  b: readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
-  c: readonly [bigint, bigint];
-}
+import { zkBinding, zkOutputBytes, type ZkProofArgs } from "../protocol/zk.js";
 
 /** What the auditor brings besides chain data: the model file and ways to run and verify it. */
 export interface AuditOptions {
@@ -38,7 +31,7 @@ export interface AuditOptions {
   /** Reads the input bytes from the request's input URI (by default only `data:` URIs are read). */
   readInput?: (uri: string) => Promise<Uint8Array | undefined>;
   /** Zk mode: verifies a Groth16 proof against the four public signals (e.g. snarkjs with the model's vkey). */
-  verifyZkProof?: (publicSignals: readonly bigint[], proof: AuditZkProof) => Promise<boolean>;
+  verifyZkProof?: (publicSignals: readonly bigint[], proof: ZkProofArgs) => Promise<boolean>;
   /** Zk mode: the circuit's commitment to an input (the input hash of zk requests). */
   zkInputCommitment?: (input: Uint8Array) => Promise<Hex>;
   /** Zk mode: re-executes the circuit's fixed-point model on the input and returns the public output. */

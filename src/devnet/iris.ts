@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import { sha256Hex } from "../model/hash.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
-import { fieldToBytes32, VerificationMode } from "../protocol/index.js";
+import { fieldToBytes32, VerificationMode, type ModelSpecInput } from "../protocol/index.js";
 import { IRIS_ZK_PARAMS, quantizeOnnx, weightCommitment, type QuantizedMlp } from "../zk/index.js";
 
 /** The example model file shipped in `models/`. */
@@ -13,17 +13,7 @@ export const IRIS_MODEL_PATH = fileURLToPath(new URL("../../models/iris-mlp.onnx
 export interface IrisRegistration {
   bytes: Uint8Array;
   quantized: QuantizedMlp;
-  spec: {
-    name: string;
-    fileHash: Hex;
-    runtimeHash: Hex;
-    zkCommitment: Hex;
-    zkVerifier: Address;
-    uri: string;
-    fee: bigint;
-    royaltyBps: number;
-    modes: number;
-  };
+  spec: ModelSpecInput;
 }
 
 /**

@@ -5,3 +5,4 @@ export * from "./request.js";
 export * from "./typed-data.js";
 export * from "./zk.js";
 export * from "./permit.js";
+export * from "./model.js";

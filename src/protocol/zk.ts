@@ -45,3 +45,10 @@ export function fieldToBytes32(value: bigint): Hex {
     throw new RangeError(`${value} is not a BN254 field element`);
   return `0x${value.toString(16).padStart(64, "0")}`;
 }
+
+/** A Groth16 proof as `fulfillZk` takes it (`IInferenceSettlement.ZkProof`). */
+export interface ZkProofArgs {
+  a: readonly [bigint, bigint];
+  b: readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
+  c: readonly [bigint, bigint];
+}

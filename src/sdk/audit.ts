@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Address, PublicClient } from "viem";
-import { auditRequest, type AuditReport, type AuditZkProof } from "../audit/audit.js";
+import { auditRequest, type AuditReport } from "../audit/audit.js";
+import type { ZkProofArgs } from "../protocol/zk.js";
 import { decodeFeatures } from "../model/encoding.js";
 import { sha256Hex } from "../model/hash.js";
 import { inferBytes } from "../model/infer.js";
@@ -44,7 +45,7 @@ export async function auditWithModel(options: AuditWithModelOptions): Promise<Au
   };
   // Loaded only when a zk request is audited.
   let vkey: Promise<Groth16VerificationKey> | undefined;
-  const verifyZkProof = async (signals: readonly bigint[], proof: AuditZkProof) => {
+  const verifyZkProof = async (signals: readonly bigint[], proof: ZkProofArgs) => {
     vkey ??=
       options.verificationKey === undefined
         ? loadVerificationKey()

@@ -1,4 +1,5 @@
 import { PERMIT_TYPES } from "../protocol/permit.js";
+import type { ZkProofArgs } from "../protocol/zk.js";
 import {
   parseEventLogs,
   parseSignature,
@@ -142,11 +143,7 @@ export interface SignedResult {
   outputUri?: string;
 }
 
-export interface ZkProofArgs {
-  a: readonly [bigint, bigint];
-  b: readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
-  c: readonly [bigint, bigint];
-}
+export type { ZkProofArgs } from "../protocol/zk.js";
 
 /** An opened request delivered to a watcher. */
 export interface OpenedRequestEvent {

@@ -1,3 +1,4 @@
+import type { ZkProofArgs } from "../protocol/zk.js";
 import type { Groth16Proof, SolidityCalldata } from "./prover.js";
 
 /** `IInferenceSettlement.ZkProof` in the mutable shape typechain/ethers and viem take. */
@@ -24,11 +25,7 @@ export function settlementProof(calldata: SolidityCalldata): { output: bigint; p
 }
 
 /** The inverse of {@link settlementProof}'s proof: snarkjs's format (limbs of pB swapped back, projective 1s). */
-export function snarkjsProof(proof: {
-  a: readonly [bigint, bigint];
-  b: readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
-  c: readonly [bigint, bigint];
-}): Groth16Proof {
+export function snarkjsProof(proof: ZkProofArgs): Groth16Proof {
   const s = (v: bigint) => v.toString();
   return {
     pi_a: [s(proof.a[0]), s(proof.a[1]), "1"],

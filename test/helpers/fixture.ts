@@ -2,7 +2,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { network } from "hardhat";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { findEvent, openedFrom, signResultWithEthers, type OpenedRequest } from "../../src/ethers/index.js";
-import { settlementDomain, VerificationMode, type InferenceRequest } from "../../src/protocol/index.js";
+import {
+  settlementDomain,
+  VerificationMode,
+  type InferenceRequest,
+  type ModelSpecInput,
+} from "../../src/protocol/index.js";
 import type {
   InferenceSettlement,
   ModelRegistry,
@@ -30,18 +35,6 @@ export const SIGNER_KEYS = [
   "0x2222222222222222222222222222222222222222222222222222222222222222",
   "0x3333333333333333333333333333333333333333333333333333333333333333",
 ] as const;
-
-export interface ModelSpecInput {
-  name: string;
-  fileHash: Hex;
-  runtimeHash: Hex;
-  zkCommitment: Hex;
-  zkVerifier: Address;
-  uri: string;
-  fee: bigint;
-  royaltyBps: number;
-  modes: number;
-}
 
 export function modelSpec(overrides: Partial<ModelSpecInput> = {}): ModelSpecInput {
   return {
@@ -245,3 +238,5 @@ export async function signResult(
 }
 
 export { findEvent, openedFrom, type OpenedRequest };
+
+export type { ModelSpecInput };
