@@ -1,3 +1,4 @@
+import type { AuditResult } from "../audit/audit.js";
 import { PERMIT_TYPES } from "../protocol/permit.js";
 import type { ZkProofArgs } from "../protocol/zk.js";
 import {
@@ -123,16 +124,8 @@ export interface RequestInfo {
   status: RequestStatus;
   blockNumber: bigint;
   transactionHash: Hex;
-  result?: {
-    operator: Address;
-    payout: Address;
-    signer: Address;
-    outputHash: Hex;
-    output: Hex;
-    outputUri: string;
-    blockNumber: bigint;
-    transactionHash: Hex;
-  };
+  /** The settled result, when there is one (the same shape the auditor reports). */
+  result?: AuditResult;
 }
 
 /** A result as `fulfillSigned` takes it; `outputHash` defaults to `keccak256(output)` computed by the contract. */
