@@ -1,21 +1,42 @@
 /**
  * A local devnet: a standalone Hardhat node (JSON-RPC on 127.0.0.1:8545, or OPG_DEVNET_PORT), the protocol
- * deployed, the Iris model registered (signature and zk), accounts funded. Prints addresses and next steps;
- * Ctrl-C stops it.
+ * deployed, the Iris model registered (signature and zk), accounts funded. Prints addresses and the commands that
+ * run an operator, send a request and audit it; Ctrl-C stops it.
  *
- *   npm run devnet
+ *   npm run devnet                       # one block per transaction (automine)
+ *   npm run devnet -- --block-time 1000  # a block every second, like a real chain (or OPG_DEVNET_BLOCK_TIME)
  */
+import { relative } from "node:path";
 import hre from "hardhat";
-import { formatUnits } from "viem";
+import { formatUnits, type Hex } from "viem";
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { DEVNET_DEPLOYMENT_DIR, startDevnet } from "../src/devnet/devnet.js";
+import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 
+const args = process.argv.slice(2);
+const flag = args.indexOf("--block-time");
+const blockTimeRaw = flag >= 0 ? args[flag + 1] : process.env.OPG_DEVNET_BLOCK_TIME;
+const blockTimeMs = blockTimeRaw === undefined || blockTimeRaw === "" ? undefined : Number(blockTimeRaw);
+if (blockTimeMs !== undefined && (!Number.isInteger(blockTimeMs) || blockTimeMs <= 0)) {
+  console.error(
+    `--block-time needs a positive whole number of milliseconds (e.g. 1000), got "${blockTimeRaw}"`,
+  );
+  process.exit(1);
+}
 const port = Number(process.env.OPG_DEVNET_PORT ?? 8545);
-const devnet = await startDevnet(hre, "127.0.0.1", port);
-console.log(`OPG devnet: JSON-RPC ${devnet.url} (chain id ${devnet.chainId})\n`);
+const devnet = await startDevnet(hre, "127.0.0.1", port, blockTimeMs === undefined ? {} : { blockTimeMs });
+
+/** Hardhat's well-known test keys: public, for this devnet only. */
+const testKey = (i: number): Hex =>
+  `0x${Buffer.from(mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i }).getHdKey().privateKey!).toString("hex")}`;
+
+const mining = blockTimeMs === undefined ? "automine" : `a block every ${blockTimeMs} ms`;
+console.log(`OPG devnet: JSON-RPC ${devnet.url} (chain id ${devnet.chainId}, ${mining})\n`);
 for (const [name, address] of Object.entries(devnet.addresses))
   console.log(`  ${name.padEnd(13)} ${address}`);
 console.log(`  iris model    ${devnet.irisModelId} (signature | zk, fee 2 OPG)`);
-console.log(`\n  addresses written by Ignition to ${DEVNET_DEPLOYMENT_DIR}/deployed_addresses.json\n`);
+const addressesDir = relative(process.cwd(), DEVNET_DEPLOYMENT_DIR);
+console.log(`\n  addresses written by Ignition to ${addressesDir}/deployed_addresses.json\n`);
 console.log(
   "Funded accounts (Hardhat's well-known test accounts: their keys are public, never use them elsewhere):",
 );
@@ -23,9 +44,30 @@ for (const a of devnet.accounts) {
   const deposited = a.deposited > 0n ? `, ${formatUnits(a.deposited, 18)} OPG prepaid in settlement` : "";
   console.log(`  ${a.role.padEnd(12)} ${a.address}  ${formatUnits(a.opg, 18)} OPG${deposited}`);
 }
-console.log(
-  `\nNext: point a client at ${devnet.url} with the addresses above (viem, ethers, or the SDK in src/).`,
-);
+
+// A fresh signing key for the operator's node, separate from its staking account.
+const signerKey = generatePrivateKey();
+const operator = devnet.accounts[2]!.address;
+const modelFile = relative(process.cwd(), IRIS_MODEL_PATH);
+console.log(`
+Next, in another terminal (the keys below are this devnet's public test keys and a fresh signing key):
+
+  export OPG_RPC_URL=${devnet.url} OPG_ADDRESSES=${addressesDir}
+
+  # 1. the operator (account #2) stakes with a signing key and serves the Iris model
+  export OPG_PRIVATE_KEY=${testKey(2)} OPG_SIGNER_KEY=${signerKey}
+  npx opg operator register --signer ${privateKeyToAccount(signerKey).address} --payout ${operator} --stake 1000
+  npx opg operator serve --model ${devnet.irisModelId} --model-file ${modelFile} --health-port 9464
+
+  # 2. the requester (account #3, 100 OPG prepaid) asks, in a third terminal (same OPG_RPC_URL, OPG_ADDRESSES)
+  export OPG_PRIVATE_KEY=${testKey(3)}
+  npx opg request --model ${devnet.irisModelId} --input 5.1,3.5,1.4,0.2
+  npx opg request --model ${devnet.irisModelId} --input 6.3,3.3,6,2.5 --mode zk
+
+  # 3. anyone checks what ran, from chain data and the model file
+  npx opg status 1
+  npx opg audit 1
+`);
 console.log("Ctrl-C stops the devnet.");
 
 const stop = async () => {

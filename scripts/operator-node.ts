@@ -3,9 +3,11 @@
  *
  *   OPG_RPC_URL, OPG_SETTLEMENT, OPG_OPERATOR_KEY (staking account, sends transactions),
  *   OPG_SIGNER_KEY (registered signing key), OPG_MODEL_ID, OPG_MODEL_FILE, OPG_DB (SQLite file),
- *   optional OPG_HEALTH_PORT, OPG_POLL_MS, OPG_FROM_BLOCK.
+ *   optional OPG_HEALTH_PORT, OPG_POLL_MS, OPG_FROM_BLOCK, OPG_WS_URL (WebSocket wake-ups),
+ *   OPG_WITHDRAW_EVERY (seconds) and OPG_WITHDRAW_MIN (OPG) for scheduled withdrawals, OPG_PAYOUT_KEY (the
+ *   payout account's key, when it is not the operator account).
  */
-import type { Address, Hex } from "viem";
+import { parseUnits, type Address, type Hex } from "viem";
 import { OperatorNode } from "../src/operator/node.js";
 
 function env(name: string): string {
@@ -27,6 +29,14 @@ const node = new OperatorNode({
   pollIntervalMs: Number(process.env.OPG_POLL_MS ?? 500),
   ...(process.env.OPG_HEALTH_PORT === undefined ? {} : { healthPort: Number(process.env.OPG_HEALTH_PORT) }),
   ...(process.env.OPG_FROM_BLOCK === undefined ? {} : { fromBlock: BigInt(process.env.OPG_FROM_BLOCK) }),
+  ...(process.env.OPG_WS_URL === undefined ? {} : { wsUrl: process.env.OPG_WS_URL }),
+  ...(process.env.OPG_WITHDRAW_EVERY === undefined
+    ? {}
+    : {
+        withdrawIntervalMs: Number(process.env.OPG_WITHDRAW_EVERY) * 1000,
+        withdrawMinimum: parseUnits(process.env.OPG_WITHDRAW_MIN ?? "0", 18),
+      }),
+  ...(process.env.OPG_PAYOUT_KEY === undefined ? {} : { payoutKey: process.env.OPG_PAYOUT_KEY as Hex }),
 });
 await node.start();
 const stop = async () => {

@@ -1,13 +1,8 @@
 import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+import { PROTOCOL_DEFAULTS } from "../../src/protocol/defaults.js";
 
-/** Defaults for a local network; every one is a module parameter that a deployment can override. */
-export const DEFAULTS = {
-  minStake: 1_000n * 10n ** 18n,
-  unbondingDelay: 7n * 24n * 3600n,
-  protocolFeeBps: 500n,
-  equivocationPenalty: 1_000n * 10n ** 18n,
-  reporterRewardBps: 5_000n,
-} as const;
+/** The shared deployment defaults (`src/protocol/defaults.ts`); each is a module parameter a deployment can override. */
+export const DEFAULTS = PROTOCOL_DEFAULTS;
 
 /**
  * The wiring every deployment shares: registries and settlement on top of an OPG token, the settlement

@@ -1,8 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { access } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, type Chain, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
   DEPLOYED_ADDRESSES_FILE,
   deploymentDir,
@@ -95,15 +105,28 @@ function parseChainId(value: string | number, what: string): number {
   return id;
 }
 
+/** The RPC connection, chain and optional key, without contract addresses (what `deploy` needs). */
+export interface ChainContext {
+  publicClient: PublicClient<Transport, Chain>;
+  /** Only when a key was asked for. */
+  walletClient?: WalletClient<Transport, Chain, PrivateKeyAccount>;
+  chainId: number;
+  rpc: string;
+  json: boolean;
+  /** The account's key, only for commands that send transactions. */
+  key?: Hex;
+}
+
 /**
- * Everything a command needs, resolved with precedence flags > environment > config file. The private key is
- * only ever read from the environment variable named by `--key-env` (default `OPG_PRIVATE_KEY`).
+ * The RPC, the chain it serves (checked against `--chain-id`) and the key, resolved with precedence flags >
+ * environment > config file. The private key is only ever read from the environment variable named by
+ * `--key-env` (default `OPG_PRIVATE_KEY`). Contract addresses are not needed (see {@link createContext}).
  */
-export async function createContext(
+export async function createChainContext(
   options: GlobalOptions,
   needsKey: boolean,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<CliContext> {
+): Promise<ChainContext & { config: ConfigFile; configDir: string }> {
   const { config, dir } = await readConfig(options.config ?? env.OPG_CONFIG);
   const rpc = options.rpc ?? env.OPG_RPC_URL ?? config.rpc;
   if (rpc === undefined || rpc === "") {
@@ -140,12 +163,38 @@ export async function createContext(
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpc] } },
   });
-  const addresses = await resolveAddresses(options, config, dir, chainId, env.OPG_ADDRESSES);
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
   const walletClient =
     key === undefined
       ? undefined
       : createWalletClient({ chain, transport, account: privateKeyToAccount(key) });
+  return {
+    publicClient,
+    ...(walletClient === undefined ? {} : { walletClient }),
+    chainId,
+    rpc,
+    json: options.json === true,
+    ...(key === undefined ? {} : { key }),
+    config,
+    configDir: dir,
+  };
+}
+
+/**
+ * Everything a command needs: {@link createChainContext} plus the contract addresses (flags > `OPG_ADDRESSES` >
+ * config file > `deploy/deployments/chain-<id>/deployed_addresses.json`) and an SDK client on them.
+ */
+export async function createContext(
+  options: GlobalOptions,
+  needsKey: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliContext> {
+  const { publicClient, walletClient, chainId, rpc, json, key, config, configDir } = await createChainContext(
+    options,
+    needsKey,
+    env,
+  );
+  const addresses = await resolveAddresses(options, config, configDir, chainId, env.OPG_ADDRESSES);
   const client = createOpgClient({
     publicClient,
     ...(walletClient === undefined ? {} : { walletClient }),
@@ -155,7 +204,7 @@ export async function createContext(
     client,
     chainId,
     rpc,
-    json: options.json === true,
+    json,
     addresses,
     ...(key === undefined ? {} : { key }),
   };

@@ -1,8 +1,10 @@
 import { access, readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { formatUnits, isHex, parseUnits, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { sha256Hex } from "../model/hash.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
+import { PROTOCOL_DEFAULTS } from "../protocol/defaults.js";
 import { modeName, VerificationMode } from "../protocol/modes.js";
 import { fieldToBytes32 } from "../protocol/zk.js";
 import { parseAddress } from "../sdk/addresses.js";
@@ -510,6 +512,18 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
     .option("--health-port <port>", "serve /health and /metrics on 127.0.0.1:<port>")
     .option("--poll-ms <ms>", "polling interval", "500")
     .option("--from-block <n>", "first block to scan on a fresh database")
+    .option("--ws <url>", "WebSocket RPC: new requests wake the node at once (or set OPG_WS_URL)")
+    .option("--withdraw-every <seconds>", "withdraw ledger earnings to the payout this often")
+    .option("--withdraw-min <OPG>", "withdraw only balances of at least this much", "0")
+    .option(
+      "--payout-key-env <VAR>",
+      "environment variable holding the payout account's key, when it is not the operator account",
+    )
+    .option(
+      "--pool <addresses>",
+      "comma-separated operator accounts (this one included) sharing the requests by rendezvous ranking",
+    )
+    .option("--pool-grace-ms <ms>", "how long each pool member waits behind the one ranked before it", "4000")
     .action(
       action(
         true,
@@ -523,9 +537,49 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
             healthPort?: string;
             pollMs: string;
             fromBlock?: string;
+            ws?: string;
+            withdrawEvery?: string;
+            withdrawMin: string;
+            payoutKeyEnv?: string;
+            pool?: string;
+            poolGraceMs: string;
           },
         ) => {
           const { OperatorNode } = await import("../operator/node.js");
+          const operator = privateKeyToAccount(ctx.key!).address;
+          const pool =
+            opts.pool === undefined
+              ? undefined
+              : {
+                  operators: opts.pool.split(",").map((a) => parseAddress(a.trim(), "--pool")),
+                  graceMs: Number(parseId(opts.poolGraceMs, "--pool-grace-ms")),
+                };
+          if (pool !== undefined && !pool.operators.some((a) => a === operator)) {
+            throw new OpgError(
+              "BadInput",
+              `--pool must include this node's operator account ${operator} (the key in the environment)`,
+            );
+          }
+          const env = io.env ?? process.env;
+          const wsUrl = opts.ws ?? (env.OPG_WS_URL === "" ? undefined : env.OPG_WS_URL);
+          if (wsUrl !== undefined && !/^wss?:\/\//.test(wsUrl)) {
+            throw new OpgError("BadInput", `--ws must be a ws:// or wss:// URL`);
+          }
+          const withdrawIntervalMs =
+            opts.withdrawEvery === undefined
+              ? undefined
+              : Number(parseId(opts.withdrawEvery, "--withdraw-every")) * 1000;
+          if (withdrawIntervalMs === 0)
+            throw new OpgError("BadInput", "--withdraw-every must be at least 1 second");
+          const payoutKey =
+            opts.payoutKeyEnv === undefined
+              ? undefined
+              : readKeyFromEnv(
+                  env,
+                  opts.payoutKeyEnv,
+                  "the node withdraws the payout's earnings",
+                  "--payout-key-env",
+                );
           const signerKey = readKeyFromEnv(
             io.env ?? process.env,
             opts.signerKeyEnv,
@@ -539,9 +593,17 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
             signerKey,
             models: [{ modelId: parseBytes32(opts.model, "--model"), file: opts.modelFile }],
             database: opts.db,
-            pollIntervalMs: Number(opts.pollMs),
-            ...(opts.healthPort === undefined ? {} : { healthPort: Number(opts.healthPort) }),
+            pollIntervalMs: Number(parseId(opts.pollMs, "--poll-ms")),
+            ...(opts.healthPort === undefined
+              ? {}
+              : { healthPort: Number(parseId(opts.healthPort, "--health-port")) }),
+            ...(pool === undefined ? {} : { pool }),
             ...(opts.fromBlock === undefined ? {} : { fromBlock: parseId(opts.fromBlock, "--from-block") }),
+            ...(wsUrl === undefined ? {} : { wsUrl }),
+            ...(withdrawIntervalMs === undefined
+              ? {}
+              : { withdrawIntervalMs, withdrawMinimum: parseOpg(opts.withdrawMin, "--withdraw-min") }),
+            ...(payoutKey === undefined ? {} : { payoutKey }),
           });
           const { healthUrl } = await node.start();
           await new Promise<void>((resolve) => {
@@ -575,6 +637,95 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
           json: { account: who, balance: ledger, token: held },
         };
       }),
+    );
+
+  program
+    .command("deploy")
+    .description(
+      "deploy the protocol from the key's account (governance) over JSON-RPC and write its addresses file",
+    )
+    .option("--token <address>", "use this existing OPG token (default: deploy a new OPG token)")
+    .option(
+      "--supply <OPG>",
+      `supply of a new token, minted to the deployer (default ${formatUnits(PROTOCOL_DEFAULTS.opgSupply, 18)})`,
+    )
+    .option("--treasury <address>", "receives the protocol fees (default: the deployer)")
+    .option(
+      "--min-stake <OPG>",
+      `minimum operator stake (default ${formatUnits(PROTOCOL_DEFAULTS.minStake, 18)})`,
+    )
+    .option(
+      "--unbonding-delay <seconds>",
+      `seconds before unbonded stake can be withdrawn (default ${PROTOCOL_DEFAULTS.unbondingDelay})`,
+    )
+    .option("--protocol-fee-bps <bps>", `protocol fee (default ${PROTOCOL_DEFAULTS.protocolFeeBps})`)
+    .option(
+      "--equivocation-penalty <OPG>",
+      `stake slashed for an equivocation (default ${formatUnits(PROTOCOL_DEFAULTS.equivocationPenalty, 18)})`,
+    )
+    .option(
+      "--reporter-reward-bps <bps>",
+      `reporter's share of a slashed penalty (default ${PROTOCOL_DEFAULTS.reporterRewardBps})`,
+    )
+    .option(
+      "--with-iris-verifier",
+      "also deploy IrisMlpVerifier, the Groth16 verifier of the example Iris model",
+    )
+    .option(
+      "--out <file>",
+      "addresses file to write (default deploy/deployments/chain-<id>/deployed_addresses.json)",
+    )
+    .option("--force", "overwrite an existing --out file")
+    .action(
+      async (
+        opts: {
+          token?: string;
+          supply?: string;
+          treasury?: string;
+          minStake?: string;
+          unbondingDelay?: string;
+          protocolFeeBps?: string;
+          equivocationPenalty?: string;
+          reporterRewardBps?: string;
+          withIrisVerifier?: boolean;
+          out?: string;
+          force?: boolean;
+        },
+        command: Command,
+      ) => {
+        if (opts.token !== undefined && opts.supply !== undefined) {
+          throw new OpgError("BadInput", "--supply is only for a new token: drop --supply or --token");
+        }
+        /** `undefined` for an absent option, else the parsed value. */
+        const given = <T>(value: string | undefined, parse: (value: string) => T) =>
+          value === undefined ? undefined : parse(value);
+        const { runDeploy } = await import("./deploy.js");
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        const output = await runDeploy(
+          globals,
+          {
+            token: given(opts.token, (v) => parseAddress(v, "--token")),
+            supply: given(opts.supply, (v) => parseOpg(v, "--supply")),
+            treasury: given(opts.treasury, (v) => parseAddress(v, "--treasury")),
+            minStake: given(opts.minStake, (v) => parseOpg(v, "--min-stake")),
+            unbondingDelay: given(opts.unbondingDelay, (v) => parseId(v, "--unbonding-delay")),
+            protocolFeeBps: given(opts.protocolFeeBps, (v) => Number(parseId(v, "--protocol-fee-bps"))),
+            equivocationPenalty: given(opts.equivocationPenalty, (v) =>
+              parseOpg(v, "--equivocation-penalty"),
+            ),
+            reporterRewardBps: given(opts.reporterRewardBps, (v) =>
+              Number(parseId(v, "--reporter-reward-bps")),
+            ),
+            irisVerifier: opts.withIrisVerifier === true,
+            out: opts.out,
+            force: opts.force === true,
+            progress: globals.json === true ? undefined : io.err,
+          },
+          io.env ?? process.env,
+        );
+        if (globals.json === true) io.out(toJson(output.json));
+        else for (const line of output.human) io.out(line);
+      },
     );
 
   return program;

@@ -25,6 +25,8 @@ export interface Devnet {
     settlement: Address;
     irisVerifier: Address;
   };
+  /** The block interval, when the devnet mines on a timer rather than per transaction. */
+  blockTimeMs?: number;
   /** The example model, registered with both verification modes. */
   irisModelId: Hex;
   /** Funded accounts (Hardhat's well-known test accounts; their keys are public, never use them elsewhere). */
@@ -33,6 +35,14 @@ export interface Devnet {
   /** An ethers connection to the devnet over HTTP (its signers are the funded accounts). */
   connection: NetworkConnection;
   close(): Promise<void>;
+}
+
+export interface DevnetOptions {
+  /**
+   * Mine a block every `blockTimeMs` milliseconds, holding transactions in the pool in between, like a real chain
+   * (set once the system is deployed). Undefined: Hardhat's automine, one block per transaction.
+   */
+  blockTimeMs?: number;
 }
 
 /**
@@ -44,6 +54,7 @@ export async function startDevnet(
   hre: HardhatRuntimeEnvironment,
   host = "127.0.0.1",
   port = 8545,
+  options: DevnetOptions = {},
 ): Promise<Devnet> {
   const server = await hre.network.createServer("default", host, port);
   const listening = await server.listen();
@@ -85,6 +96,7 @@ export async function startDevnet(
     await (await system.settlement.connect(requester).deposit(100n * OPG)).wait();
     accounts[3]!.deposited = 100n * OPG;
     for (const account of accounts) account.opg = await system.token.balanceOf(account.address);
+    if (options.blockTimeMs !== undefined) await setBlockTime(connection.provider, options.blockTimeMs);
 
     return {
       url,
@@ -97,6 +109,7 @@ export async function startDevnet(
         irisVerifier,
       },
       irisModelId,
+      ...(options.blockTimeMs === undefined ? {} : { blockTimeMs: options.blockTimeMs }),
       accounts,
       system,
       connection,
@@ -106,4 +119,19 @@ export async function startDevnet(
     await server.close();
     throw error;
   }
+}
+
+/**
+ * Switch a Hardhat (or Anvil) node from automine to a block every `blockTimeMs` ms: transactions wait in the pool
+ * and many share a block, as on a real chain.
+ */
+export async function setBlockTime(
+  provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> },
+  blockTimeMs: number,
+): Promise<void> {
+  if (!Number.isInteger(blockTimeMs) || blockTimeMs <= 0) {
+    throw new Error(`the block time must be a positive whole number of ms, got ${blockTimeMs}`);
+  }
+  await provider.request({ method: "evm_setAutomine", params: [false] });
+  await provider.request({ method: "evm_setIntervalMining", params: [blockTimeMs] });
 }

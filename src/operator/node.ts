@@ -6,18 +6,27 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   createPublicClient,
-  createWalletClient,
   decodeErrorResult,
   encodeFunctionData,
+  formatUnits,
+  getAbiItem,
   http,
   keccak256,
+  toEventSelector,
+  webSocket,
   type Address,
   type Chain,
   type Hex,
+  type PrivateKeyAccount,
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { inferenceSettlementAbi, modelRegistryAbi, protocolErrorsAbi } from "../abi/index.js";
+import {
+  inferenceSettlementAbi,
+  modelRegistryAbi,
+  operatorRegistryAbi,
+  protocolErrorsAbi,
+} from "../abi/index.js";
 import { fromDataUri, decodeFeatures } from "../model/encoding.js";
 import { inferBytes } from "../model/infer.js";
 import { createModel, type LoadedModel } from "../model/onnx-runtime.js";
@@ -37,7 +46,9 @@ import {
   toSolidityCalldata,
   type QuantizedMlp,
 } from "../zk/index.js";
-import { OperatorStore, type StoredRequest } from "./store.js";
+import { backoffDelay, DEFAULT_BACKOFF, errorSummary, redactUrl, type BackoffPolicy } from "./backoff.js";
+import { servableAt, type RendezvousPool } from "./rendezvous.js";
+import { OperatorStore, type StoredRequest, type StoredWithdrawal } from "./store.js";
 
 /** A model this node serves: its registered id and a local copy of its file (checked against the registry). */
 export interface ServedModel {
@@ -63,6 +74,60 @@ export interface OperatorNodeOptions {
   logger?: Logger;
   /** Attempts per request before giving up on it (RPC errors). */
   maxAttempts?: number;
+  /**
+   * WebSocket RPC endpoint (`ws://` or `wss://`). The node subscribes to the settlement's `RequestOpened` and
+   * `RequestFulfilled` logs and runs a pass as soon as one arrives instead of waiting for the poll interval. The
+   * subscription only wakes the node: what to serve still comes from the persisted block-range scan over
+   * `rpcUrl`, so a missed or duplicated notification changes nothing. Dropped sockets are reconnected with
+   * backoff while polling goes on.
+   */
+  wsUrl?: string;
+  /** Withdraw ledger earnings at most this often (ms); undefined: never withdraw. */
+  withdrawIntervalMs?: number;
+  /** Withdraw a ledger balance only from this amount (token base units, default: any positive balance). */
+  withdrawMinimum?: bigint;
+  /**
+   * Key of the registered payout account, when it is not the operator account: signature-mode fees are credited
+   * to the payout, so without it the node can only withdraw the operator account's own balance (zk-mode fees).
+   */
+  payoutKey?: Hex;
+  /** Delays after failed passes (default 250 ms doubling to 30 s, with jitter). */
+  backoff?: BackoffPolicy;
+  /**
+   * Operators (this one included) serving the same models side by side: each request is served first by the
+   * operator that ranks first for it (rendezvous hashing of the request id), the next one only if it is still
+   * pending a grace period later, so they do not race each other for the same request. Undefined: serve all.
+   */
+  pool?: RendezvousPool;
+}
+
+/** RPC health as `/health` reports it. */
+export interface RpcHealth {
+  consecutiveFailures: number;
+  /** When the next pass runs, if the last one failed (ms from now). */
+  retryInMs?: number;
+  lastError?: string;
+  /** ISO time of the last pass that completed without RPC errors. */
+  lastSuccessAt?: string;
+}
+
+/** The WebSocket subscription as `/health` reports it. */
+export interface WsHealth {
+  enabled: boolean;
+  connected: boolean;
+  /** Times the socket dropped or could not be opened. */
+  drops: number;
+  /** Passes started by a notification. */
+  wakeups: number;
+  lastError?: string;
+}
+
+/** What the loop keeps about RPC failures (times in ms since the epoch). */
+interface RpcState {
+  consecutiveFailures: number;
+  retryAt?: number;
+  lastError?: string;
+  lastSuccessAt?: number;
 }
 
 interface ModelRuntime {
@@ -73,6 +138,22 @@ interface ModelRuntime {
 }
 
 const CHUNK = 2_000n;
+
+/**
+ * Gas for `withdraw(to, amount)`: a ledger write and a token transfer (under 70k, checked in the tests). Fixed,
+ * not estimated, so a reserved withdrawal can always be signed again with its nonce after a crash, even if it
+ * would now revert.
+ */
+const WITHDRAW_GAS = 100_000n;
+
+/** Topic 0 of the events that wake the node: a new request, or a settlement (ours to confirm, or lost). */
+const WAKE_TOPICS: Hex[] = [
+  toEventSelector(getAbiItem({ abi: inferenceSettlementAbi, name: "RequestOpened" })),
+  toEventSelector(getAbiItem({ abi: inferenceSettlementAbi, name: "RequestFulfilled" })),
+];
+
+/** How long an unmined fulfilment waits before it is broadcast again. */
+const REBROADCAST_MS = 10_000;
 
 /**
  * An operator node: watches `RequestOpened` for the models it serves, checks each committed model file's hash
@@ -96,13 +177,42 @@ export class OperatorNode {
   private running = false;
   private lastBlock = 0n;
   private ticking?: Promise<void>;
+  /** A notification arrived during the pass in progress: run another one right after it. */
+  private woken = false;
+  /** An RPC error that a pass survived (a fulfilment's simulation): the pass still counts as failed. */
+  private passRpcError?: unknown;
+  private rpc: RpcState = { consecutiveFailures: 0 };
+  private ws: Omit<WsHealth, "enabled"> & { failures: number; generation: number } = {
+    connected: false,
+    drops: 0,
+    wakeups: 0,
+    failures: 0,
+    generation: 0,
+  };
+  private wsTimer?: NodeJS.Timeout;
+  private wsClose?: () => Promise<void>;
+  private readonly payoutAccount?: PrivateKeyAccount;
+  private lastWithdrawalRound?: number;
+  /** Warnings about withdrawals that are logged once, not on every round. */
+  private readonly warned = new Set<string>();
+  /** When each unmined transaction was last broadcast by this process (not persisted: a restart re-sends). */
+  private readonly broadcastAt = new Map<bigint, number>();
+  /** The block at which sent transactions were last checked. */
+  private confirmedAt?: bigint;
+  /** Wakes the node when a request deferred to a pool peer becomes ours to serve. */
+  private deferTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: OperatorNodeOptions) {
     this.store = new OperatorStore(options.database);
     this.log = options.logger ?? pino({ name: "opg-operator" });
-    this.client = createPublicClient({ transport: http(options.rpcUrl, { retryCount: 3 }) });
+    // cacheTime 0: viem otherwise caches the block number for seconds, and the node would see new requests late.
+    this.client = createPublicClient({
+      transport: http(options.rpcUrl, { retryCount: 3, batch: { batchSize: 100 } }),
+      cacheTime: 0,
+    });
     this.account = privateKeyToAccount(options.operatorKey);
     this.signer = privateKeyToAccount(options.signerKey);
+    if (options.payoutKey !== undefined) this.payoutAccount = privateKeyToAccount(options.payoutKey);
   }
 
   get address(): Address {
@@ -153,25 +263,13 @@ export class OperatorNode {
     let healthUrl: string | undefined;
     if (this.options.healthPort !== undefined) {
       this.health = createServer((req, res) => {
-        const counts = this.store.counts();
         if (req.url === "/metrics") {
           res.setHeader("content-type", "text/plain; version=0.0.4");
-          const lines = Object.entries(counts).map(
-            ([state, n]) => `opg_operator_requests{state="${state}"} ${n}`,
-          );
-          lines.push(`opg_operator_last_block ${this.lastBlock}`);
-          res.end(`${lines.join("\n")}\n`);
+          res.end(this.metricsText());
           return;
         }
         res.setHeader("content-type", "application/json");
-        res.end(
-          JSON.stringify({
-            ok: this.running,
-            operator: this.address,
-            lastBlock: this.lastBlock.toString(),
-            requests: counts,
-          }),
-        );
+        res.end(JSON.stringify(this.healthReport()));
       });
       await new Promise<void>((resolve) =>
         this.health!.listen(this.options.healthPort, "127.0.0.1", resolve),
@@ -180,8 +278,15 @@ export class OperatorNode {
     }
     this.running = true;
     this.schedule(0);
+    if (this.options.wsUrl !== undefined) void this.connectWs();
     this.log.info(
-      { operator: this.address, signer: this.signer.address, healthUrl },
+      {
+        operator: this.address,
+        signer: this.signer.address,
+        healthUrl,
+        ws: this.options.wsUrl === undefined ? undefined : redactUrl(this.options.wsUrl),
+        withdrawEveryMs: this.options.withdrawIntervalMs,
+      },
       "operator node started",
     );
     return healthUrl === undefined ? {} : { healthUrl };
@@ -191,6 +296,8 @@ export class OperatorNode {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.deferTimer);
+    await this.disconnectWs();
     await this.ticking;
     const health = this.health;
     if (health !== undefined) {
@@ -206,27 +313,72 @@ export class OperatorNode {
 
   private schedule(delay: number): void {
     if (!this.running) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.ticking = this.tick()
-        .catch((error: unknown) => {
-          this.log.warn({ err: String(error) }, "step failed; retrying");
-        })
-        .finally(() => {
-          this.schedule(this.options.pollIntervalMs ?? 500);
-        });
+      this.pass();
     }, delay);
+  }
+
+  /**
+   * Run one pass (`tick`, then withdrawals when due), then schedule the next: after the poll interval, at once
+   * if a notification arrived during it, or after a backoff delay if an RPC call failed.
+   */
+  private pass(): void {
+    this.woken = false;
+    this.passRpcError = undefined;
+    this.ticking = this.tick()
+      .then(() => this.withdrawals())
+      .then(
+        () => (this.passRpcError === undefined ? this.passSucceeded() : this.passFailed(this.passRpcError)),
+        (error: unknown) => this.passFailed(error),
+      )
+      .then((delay) => {
+        this.ticking = undefined;
+        this.schedule(delay);
+      });
+  }
+
+  private passSucceeded(): number {
+    if (this.rpc.consecutiveFailures > 0) {
+      this.log.info({ failures: this.rpc.consecutiveFailures }, "RPC recovered; back to the poll interval");
+    }
+    this.rpc = { consecutiveFailures: 0, lastSuccessAt: Date.now() };
+    return this.woken ? 0 : (this.options.pollIntervalMs ?? 500);
+  }
+
+  private passFailed(error: unknown): number {
+    const failures = this.rpc.consecutiveFailures + 1;
+    const delay = backoffDelay(failures, this.options.backoff ?? DEFAULT_BACKOFF);
+    const lastError = errorSummary(error);
+    this.rpc = { ...this.rpc, consecutiveFailures: failures, retryAt: Date.now() + delay, lastError };
+    this.log.warn({ failures, retryInMs: delay, err: lastError }, "pass failed; backing off before retrying");
+    return delay;
+  }
+
+  /**
+   * Run a pass now, or right after the one in progress. While backing off after RPC failures the scheduled
+   * retry stands (a notification does not make a failing endpoint healthier).
+   */
+  wake(): void {
+    if (!this.running) return;
+    if (this.ticking !== undefined) {
+      this.woken = true;
+      return;
+    }
+    if (this.rpc.consecutiveFailures > 0) return;
+    this.schedule(0);
   }
 
   /** One pass: confirm what was sent, scan new blocks, compute, submit. */
   async tick(): Promise<void> {
-    await this.confirm();
-    await this.scan();
+    const latest = await this.client.getBlockNumber();
+    await this.confirm(latest);
+    await this.scan(latest);
     await this.compute();
     await this.submit();
   }
 
-  private async scan(): Promise<void> {
-    const latest = await this.client.getBlockNumber();
+  private async scan(latest: bigint): Promise<void> {
     let from = this.store.cursor() ?? this.options.fromBlock ?? 0n;
     while (from <= latest) {
       const to = from + CHUNK - 1n < latest ? from + CHUNK - 1n : latest;
@@ -238,30 +390,92 @@ export class OperatorNode {
         toBlock: to,
         strict: true,
       });
-      for (const event of events) {
-        const request = toInferenceRequest(event.args.request);
-        const mine =
-          request.operator === "0x0000000000000000000000000000000000000000" ||
-          request.operator.toLowerCase() === this.address.toLowerCase();
-        if (!this.runtimes.has(request.modelId.toLowerCase()) || !mine) continue;
-        if (this.store.addSeen(event.args.requestId, request, event.args.inputUri)) {
-          this.log.info({ requestId: event.args.requestId.toString(), mode: request.mode }, "request seen");
+      // The chunk's requests and the cursor past it are stored together.
+      const added = this.store.atomically(() => {
+        const ids: bigint[] = [];
+        for (const event of events) {
+          const request = toInferenceRequest(event.args.request);
+          const mine =
+            request.operator === "0x0000000000000000000000000000000000000000" ||
+            request.operator.toLowerCase() === this.address.toLowerCase();
+          if (!this.runtimes.has(request.modelId.toLowerCase()) || !mine) continue;
+          if (this.store.addSeen(event.args.requestId, request, event.args.inputUri)) {
+            ids.push(event.args.requestId);
+          }
         }
+        this.store.setCursor(to + 1n);
+        return ids;
+      });
+      if (added.length > 0) {
+        this.log.info(
+          { count: added.length, first: added[0]!.toString(), last: added[added.length - 1]!.toString() },
+          "requests seen",
+        );
       }
-      this.store.setCursor(to + 1n);
       from = to + 1n;
     }
     this.lastBlock = latest;
   }
 
+  /**
+   * Run (or prove) every `seen` request. Results are kept in memory and stored in one SQLite transaction at the
+   * end of the batch (and after each proof, which is slow to redo): a crash before that only means computing them
+   * again, and a signature over the same result is the same signature, so nothing is ever signed twice differently.
+   */
   private async compute(): Promise<void> {
+    const writes: (() => void)[] = [];
+    const flush = () => {
+      this.store.atomically(() => {
+        for (const write of writes.splice(0)) write();
+      });
+    };
+    try {
+      await this.computeInto(writes, flush);
+    } finally {
+      flush();
+    }
+  }
+
+  private async computeInto(writes: (() => void)[], flush: () => void): Promise<void> {
+    const deferredUntil = await this.computeBatch(writes, flush);
+    if (deferredUntil !== Infinity) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = setTimeout(
+        () => {
+          this.wake();
+        },
+        Math.max(0, deferredUntil - Date.now()),
+      );
+    }
+  }
+
+  /** Compute what is servable now; returns when the earliest request deferred to a pool peer becomes ours. */
+  private async computeBatch(writes: (() => void)[], flush: () => void): Promise<number> {
     const now = BigInt(Math.floor(Date.now() / 1000));
     const block = await this.client.getBlock();
     const chainNow = block.timestamp > now ? block.timestamp : now;
+    const domain = settlementDomain(this.chain!.id, this.options.settlement);
+    const finish = (requestId: bigint, reason: string) => {
+      writes.push(() => {
+        this.store.finish(requestId, "skipped", reason);
+      });
+    };
+    let deferredUntil = Infinity;
     for (const stored of this.store.inState("seen")) {
       const { requestId, request } = stored;
       if (request.deadline <= chainNow) {
-        this.store.finish(requestId, "skipped", "expired before it was served");
+        finish(requestId, "expired before it was served");
+        continue;
+      }
+      const servable = servableAt(requestId, request.operator, stored.since, this.address, this.options.pool);
+      if (servable > Date.now()) {
+        deferredUntil = Math.min(deferredUntil, servable); // a pool peer ranks before us: its turn first
+        continue;
+      }
+      if (servable > stored.since && (await this.requestStatus(requestId)) !== "Pending") {
+        writes.push(() => {
+          this.store.finish(requestId, "lost", "served by a pool peer ranked before this node");
+        });
         continue;
       }
       const runtime = this.runtimes.get(request.modelId.toLowerCase())!;
@@ -269,17 +483,16 @@ export class OperatorNode {
       try {
         input = fromDataUri(stored.inputUri);
       } catch (error) {
-        this.store.finish(requestId, "skipped", `input unavailable: ${String(error)}`);
+        finish(requestId, `input unavailable: ${String(error)}`);
         continue;
       }
       if (request.mode === VerificationMode.Signature) {
         if (keccak256(input) !== request.inputHash) {
-          this.store.finish(requestId, "skipped", "input does not match the request's input hash");
+          finish(requestId, "input does not match the request's input hash");
           continue;
         }
         const output = await inferBytes(runtime.model, input);
         const outputHash = keccak256(output);
-        const domain = settlementDomain(this.chain!.id, this.options.settlement);
         const signature = await this.signer.signTypedData(
           resultTypedData(domain, {
             requestId,
@@ -289,11 +502,13 @@ export class OperatorNode {
             operator: this.address,
           }),
         );
-        this.store.markComputed(requestId, {
-          mode: "signature",
-          output: `0x${Buffer.from(output).toString("hex")}`,
-          outputHash,
-          signature,
+        writes.push(() => {
+          this.store.markComputed(requestId, {
+            mode: "signature",
+            output: `0x${Buffer.from(output).toString("hex")}`,
+            outputHash,
+            signature,
+          });
         });
       } else if (request.mode === VerificationMode.Zk && runtime.quantized !== undefined) {
         const features = decodeFeatures(input, runtime.model.inputWidth);
@@ -301,23 +516,30 @@ export class OperatorNode {
           await inputCommitment(quantizeInput(features, runtime.quantized), runtime.quantized.params),
         );
         if (commitment !== request.inputHash) {
-          this.store.finish(requestId, "skipped", "input does not match the request's input commitment");
+          finish(requestId, "input does not match the request's input commitment");
           continue;
         }
         const built = await buildZkInference(runtime.quantized, features, requestId, this.address);
         const proven = await prove(built.input);
         const { output, proof } = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
         const str = (v: bigint) => v.toString();
-        this.store.markComputed(requestId, {
-          mode: "zk",
-          output: output.toString(),
-          proof: { a: proof.a.map(str), b: proof.b.map((row) => row.map(str)), c: proof.c.map(str) },
+        writes.push(() => {
+          this.store.markComputed(requestId, {
+            mode: "zk",
+            output: output.toString(),
+            proof: { a: proof.a.map(str), b: proof.b.map((row) => row.map(str)), c: proof.c.map(str) },
+          });
         });
+        flush();
         this.log.info({ requestId: requestId.toString(), provingMs: Math.round(proven.provingMs) }, "proved");
+        // One proof per pass: submit it now, and prove the next one in a pass that starts at once.
+        this.woken = true;
+        return deferredUntil;
       } else {
-        this.store.finish(requestId, "skipped", `mode ${request.mode} is not served by this node`);
+        finish(requestId, `mode ${request.mode} is not served by this node`);
       }
     }
+    return deferredUntil;
   }
 
   private calldata(stored: StoredRequest): Hex {
@@ -360,11 +582,6 @@ export class OperatorNode {
   private async submit(): Promise<void> {
     const batch = this.store.inState("computed");
     if (batch.length === 0) return;
-    const wallet = createWalletClient({
-      account: this.account,
-      chain: this.chain!,
-      transport: http(this.options.rpcUrl),
-    });
     // Once per batch: the chain's pending nonce (the store hands out nonces from there) and the fee level.
     const [pending, fees] = await Promise.all([
       this.client.getTransactionCount({ address: this.address, blockTag: "pending" }),
@@ -390,28 +607,35 @@ export class OperatorNode {
       }),
     );
     const sendable = simulated.filter((s) => s !== undefined);
-    // Nonces in request order, each transaction signed and stored before any is broadcast.
-    const signed: { requestId: bigint; rawTx: Hex }[] = [];
-    for (const { stored, data } of sendable) {
-      const nonce = this.store.reserveNonce(pending);
-      const rawTx = await wallet.signTransaction({
+    if (sendable.length === 0) return;
+    // Consecutive nonces in request order, signed locally (no RPC round trip per transaction); then the nonces are
+    // reserved and every raw transaction stored in one SQLite transaction, before any is broadcast. A crash before
+    // that commit leaves no reservation and nothing sent (no nonce gap); after it, the same bytes are re-sent.
+    const first = this.store.peekNonce(pending);
+    const signed: { requestId: bigint; rawTx: Hex; nonce: number }[] = [];
+    for (const [i, { stored, data }] of sendable.entries()) {
+      const nonce = first + i;
+      const rawTx = await this.account.signTransaction({
+        type: "eip1559",
+        chainId: this.chain!.id,
         to: this.options.settlement,
         data,
         nonce,
         gas: gasLimit(stored),
         maxFeePerGas: fees.maxFeePerGas,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-        chain: this.chain!,
       });
-      this.store.markSubmitted(stored.requestId, rawTx, keccak256(rawTx), nonce);
-      signed.push({ requestId: stored.requestId, rawTx });
+      signed.push({ requestId: stored.requestId, rawTx, nonce });
     }
+    this.store.atomically(() => {
+      const reserved = this.store.reserveNonces(pending, signed.length);
+      if (reserved !== first) throw new Error(`nonce ${first} was taken while signing; signing again`);
+      for (const { requestId, rawTx, nonce } of signed) {
+        this.store.markSubmitted(requestId, rawTx, keccak256(rawTx), nonce);
+      }
+    });
     await Promise.all(signed.map(({ requestId, rawTx }) => this.broadcast(requestId, rawTx)));
-    if (signed.length > 0)
-      this.log.info(
-        { count: signed.length, firstNonce: this.store.get(signed[0]!.requestId)?.nonce },
-        "fulfilments sent",
-      );
+    this.log.info({ count: signed.length, firstNonce: first }, "fulfilments sent");
   }
 
   /** Record why a fulfilment that failed simulation will not be sent (or count an RPC failure). */
@@ -423,12 +647,13 @@ export class OperatorNode {
       this.store.finish(requestId, "skipped", reason);
     } else if (reason !== undefined) {
       this.store.finish(requestId, "skipped", `would revert: ${reason}`);
-    } else if (this.store.noteAttempt(requestId, String(error)) >= (this.options.maxAttempts ?? 10)) {
+    } else if (this.noteRpcFailure(requestId, error) >= (this.options.maxAttempts ?? 10)) {
       this.store.finish(requestId, "skipped", `gave up after RPC errors: ${String(error)}`);
     }
   }
 
   private async broadcast(requestId: bigint, rawTx: Hex): Promise<void> {
+    this.broadcastAt.set(requestId, Date.now());
     try {
       await this.client.sendRawTransaction({ serializedTransaction: rawTx });
     } catch (error) {
@@ -440,13 +665,27 @@ export class OperatorNode {
     }
   }
 
-  private async confirm(): Promise<void> {
-    await Promise.all(this.store.inState("submitted").map((stored) => this.confirmOne(stored)));
+  /**
+   * Check every sent fulfilment: settled, lost, or still pending (re-broadcast now and then). Receipts only change
+   * with a new block, so between blocks only transactions this process has not broadcast yet (after a restart)
+   * are looked at.
+   */
+  private async confirm(latest: bigint): Promise<void> {
+    const newBlock = latest !== this.confirmedAt;
+    this.confirmedAt = latest;
+    const due = this.store
+      .inState("submitted")
+      .filter((stored) => newBlock || !this.broadcastAt.has(stored.requestId));
+    await Promise.all(due.map((stored) => this.confirmOne(stored)));
   }
 
   private async confirmOne(stored: StoredRequest): Promise<void> {
     const { requestId, txHash, rawTx } = stored;
+    // The status first, then the receipt: if our own transaction settles the request between the two reads, the
+    // receipt is found; the other order would see "settled, no receipt" and call our own settlement lost.
+    const status = await this.requestStatus(requestId);
     const receipt = await this.client.getTransactionReceipt({ hash: txHash! }).catch(() => undefined);
+    if (receipt !== undefined || status !== "Pending") this.broadcastAt.delete(requestId);
     if (receipt !== undefined) {
       if (receipt.status === "success") {
         this.store.finish(requestId, "settled");
@@ -455,22 +694,24 @@ export class OperatorNode {
           "settled",
         );
       } else {
-        const status = await this.requestStatus(requestId);
+        const now = await this.requestStatus(requestId);
         this.store.finish(
           requestId,
-          status === "Pending" ? "skipped" : "lost",
-          `transaction reverted; request ${status}`,
+          now === "Pending" ? "skipped" : "lost",
+          `transaction reverted; request ${now}`,
         );
       }
       return;
     }
-    const status = await this.requestStatus(requestId);
     if (status !== "Pending") {
       // Settled while our transaction is unmined: it will revert or never mine; nothing more to do for it.
       this.store.finish(requestId, "lost", `request ${status} before our transaction was mined`);
       return;
     }
-    await this.broadcast(requestId, rawTx!);
+    // Still pending and unmined: broadcast again after a restart (the node may have crashed before sending it)
+    // and then only every REBROADCAST_MS, in case the chain's node dropped it from its pool.
+    const last = this.broadcastAt.get(requestId);
+    if (last === undefined || Date.now() - last >= REBROADCAST_MS) await this.broadcast(requestId, rawTx!);
   }
 
   private async requestStatus(requestId: bigint): Promise<string> {
@@ -481,6 +722,344 @@ export class OperatorNode {
       args: [requestId],
     });
     return RequestStatus[index] ?? "None";
+  }
+
+  /** Count a fulfilment's RPC failure against the request and against the pass (which then backs off). */
+  private noteRpcFailure(requestId: bigint, error: unknown): number {
+    this.passRpcError = error;
+    return this.store.noteAttempt(requestId, String(error));
+  }
+
+  // ---------------------------------------------------------------- health
+
+  /** `/health`: the original `ok`, `operator`, `lastBlock`, `requests`; then `rpc`, `ws`, `withdrawals`. */
+  healthReport(): {
+    ok: boolean;
+    operator: Address;
+    lastBlock: string;
+    requests: ReturnType<OperatorStore["counts"]>;
+    rpc: RpcHealth;
+    ws: WsHealth;
+    withdrawals: { enabled: boolean; open: number; confirmed: number; failed: number; withdrawn: string };
+  } {
+    const { rpc, ws } = this;
+    const totals = this.store.withdrawalTotals();
+    return {
+      ok: this.running,
+      operator: this.address,
+      lastBlock: this.lastBlock.toString(),
+      requests: this.store.counts(),
+      rpc: {
+        consecutiveFailures: rpc.consecutiveFailures,
+        ...(rpc.consecutiveFailures > 0 && rpc.retryAt !== undefined
+          ? { retryInMs: Math.max(0, rpc.retryAt - Date.now()) }
+          : {}),
+        ...(rpc.lastError === undefined ? {} : { lastError: rpc.lastError }),
+        ...(rpc.lastSuccessAt === undefined
+          ? {}
+          : { lastSuccessAt: new Date(rpc.lastSuccessAt).toISOString() }),
+      },
+      ws: {
+        enabled: this.options.wsUrl !== undefined,
+        connected: ws.connected,
+        drops: ws.drops,
+        wakeups: ws.wakeups,
+        ...(ws.lastError === undefined ? {} : { lastError: ws.lastError }),
+      },
+      withdrawals: {
+        enabled: this.options.withdrawIntervalMs !== undefined,
+        open: totals.reserved + totals.submitted,
+        confirmed: totals.confirmed,
+        failed: totals.failed,
+        withdrawn: totals.withdrawn.toString(),
+      },
+    };
+  }
+
+  /** `/metrics` in Prometheus text format. */
+  metricsText(): string {
+    const health = this.healthReport();
+    const lines = Object.entries(health.requests).map(
+      ([state, n]) => `opg_operator_requests{state="${state}"} ${n}`,
+    );
+    lines.push(`opg_operator_last_block ${health.lastBlock}`);
+    lines.push(`opg_operator_rpc_consecutive_failures ${health.rpc.consecutiveFailures}`);
+    lines.push(`opg_operator_ws_connected ${health.ws.connected ? 1 : 0}`);
+    lines.push(`opg_operator_ws_drops_total ${health.ws.drops}`);
+    lines.push(`opg_operator_ws_wakeups_total ${health.ws.wakeups}`);
+    for (const state of ["confirmed", "failed"] as const) {
+      lines.push(`opg_operator_withdrawals{state="${state}"} ${health.withdrawals[state]}`);
+    }
+    lines.push(`opg_operator_withdrawals{state="open"} ${health.withdrawals.open}`);
+    // In OPG (a float, as Prometheus stores it); /health has the exact amount in base units.
+    lines.push(`opg_operator_withdrawn_opg_total ${formatUnits(BigInt(health.withdrawals.withdrawn), 18)}`);
+    return `${lines.join("\n")}\n`;
+  }
+
+  // ---------------------------------------------------------------- WebSocket wake-ups
+
+  /**
+   * Subscribe to the settlement's `RequestOpened` / `RequestFulfilled` logs over `wsUrl`; every notification wakes
+   * the loop. viem's own reconnection is off: a drop is logged, counted, and retried here with the same backoff
+   * schedule as RPC failures, without limit, while polling over HTTP goes on.
+   */
+  private async connectWs(): Promise<void> {
+    const url = this.options.wsUrl;
+    if (url === undefined || !this.running) return;
+    const generation = ++this.ws.generation;
+    const client = createPublicClient({
+      transport: webSocket(url, { reconnect: false, keepAlive: { interval: 15_000 }, timeout: 10_000 }),
+    });
+    const close = async () => {
+      await client.transport
+        .getRpcClient()
+        .then((rpc) => {
+          rpc.close();
+        })
+        .catch(() => undefined);
+    };
+    try {
+      let timeout: NodeJS.Timeout | undefined;
+      const subscribed = client.transport.subscribe({
+        params: ["logs", { address: this.options.settlement, topics: [WAKE_TOPICS] }],
+        onData: () => {
+          if (generation !== this.ws.generation) return;
+          this.ws.wakeups += 1;
+          this.wake();
+        },
+        onError: (error: unknown) => {
+          void this.wsDropped(generation, error, close);
+        },
+      });
+      await Promise.race([
+        subscribed,
+        new Promise<never>((_, reject) => {
+          timeout = setTimeout(() => {
+            reject(new Error("eth_subscribe got no answer within 10 s"));
+          }, 10_000);
+        }),
+      ]).finally(() => {
+        clearTimeout(timeout);
+      });
+      if (this.wsStale(generation)) {
+        await close();
+        return;
+      }
+      this.wsClose = close;
+      this.ws.connected = true;
+      this.ws.failures = 0;
+      this.log.info({ ws: redactUrl(url) }, "websocket subscribed: new requests wake the node at once");
+      // Anything that happened while the socket was down is found by the scan; run it now rather than later.
+      this.wake();
+    } catch (error) {
+      await this.wsDropped(generation, error, close);
+    }
+  }
+
+  /** Whether a connection attempt was superseded (dropped, or the node stopped) while it awaited. */
+  private wsStale(generation: number): boolean {
+    return generation !== this.ws.generation || !this.running;
+  }
+
+  /** The socket closed or failed (once per connection): log it and reconnect after a backoff delay. */
+  private async wsDropped(generation: number, error: unknown, close: () => Promise<void>): Promise<void> {
+    if (generation !== this.ws.generation) return;
+    this.ws.generation += 1; // later callbacks of this connection are ignored
+    this.ws.connected = false;
+    this.ws.drops += 1;
+    this.ws.failures += 1;
+    this.ws.lastError = errorSummary(error);
+    this.wsClose = undefined;
+    await close();
+    if (!this.running) return;
+    const delay = backoffDelay(this.ws.failures, this.options.backoff ?? DEFAULT_BACKOFF);
+    this.log.warn(
+      { ws: redactUrl(this.options.wsUrl ?? ""), err: this.ws.lastError, reconnectInMs: delay },
+      "websocket down; polling continues, reconnecting",
+    );
+    this.wsTimer = setTimeout(() => {
+      void this.connectWs();
+    }, delay);
+  }
+
+  private async disconnectWs(): Promise<void> {
+    this.ws.generation += 1;
+    clearTimeout(this.wsTimer);
+    const close = this.wsClose;
+    this.wsClose = undefined;
+    this.ws.connected = false;
+    await close?.();
+  }
+
+  // ---------------------------------------------------------------- withdrawals
+
+  /**
+   * Move earnings out of the settlement ledger: first advance the withdrawals in flight (also after a restart),
+   * then, at most every `withdrawIntervalMs`, withdraw each balance the node can sign for that has reached
+   * `withdrawMinimum`, to the registered payout. Signature-mode fees are credited to the payout account,
+   * zk-mode fees to the operator account (`fulfillZk` pays `msg.sender`).
+   */
+  private async withdrawals(): Promise<void> {
+    for (const open of this.store.openWithdrawals()) await this.advanceWithdrawal(open);
+    const interval = this.options.withdrawIntervalMs;
+    if (interval === undefined) return;
+    if (this.lastWithdrawalRound !== undefined && Date.now() - this.lastWithdrawalRound < interval) return;
+    const operatorsAddress = await this.client.readContract({
+      address: this.options.settlement,
+      abi: inferenceSettlementAbi,
+      functionName: "operators",
+    });
+    const { payout } = await this.client.readContract({
+      address: operatorsAddress,
+      abi: operatorRegistryAbi,
+      functionName: "getOperator",
+      args: [this.address],
+    });
+    const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+    const accounts: { account: PrivateKeyAccount; nonceAccount?: Address }[] = [{ account: this.account }];
+    if (!same(payout, this.address)) {
+      if (this.payoutAccount === undefined) {
+        this.warnOnce(
+          `no-payout-key:${payout}`,
+          { payout },
+          "signature-mode fees are credited to the payout account, and this node has no key for it: they are " +
+            "not withdrawn (pass --payout-key-env, or withdraw them with `opg withdraw` from the payout account)",
+        );
+      } else if (!same(this.payoutAccount.address, payout)) {
+        this.warnOnce(
+          `payout-key-mismatch:${payout}`,
+          { payout, payoutKeyAccount: this.payoutAccount.address },
+          "the payout key is not the registered payout's: its balance is not withdrawn",
+        );
+      } else {
+        accounts.push({ account: this.payoutAccount, nonceAccount: this.payoutAccount.address });
+      }
+    }
+    const minimum = this.options.withdrawMinimum ?? 0n;
+    for (const { account, nonceAccount } of accounts) {
+      if (this.store.openWithdrawal(account.address) !== undefined) continue;
+      const balance = await this.client.readContract({
+        address: this.options.settlement,
+        abi: inferenceSettlementAbi,
+        functionName: "balances",
+        args: [account.address],
+      });
+      if (balance === 0n || balance < minimum) continue;
+      const data = encodeFunctionData({
+        abi: inferenceSettlementAbi,
+        functionName: "withdraw",
+        args: [payout, balance],
+      });
+      try {
+        await this.client.call({
+          account: account.address,
+          to: this.options.settlement,
+          data,
+          gas: WITHDRAW_GAS,
+        });
+      } catch (error) {
+        const reason = revertName(error);
+        if (reason === undefined) throw error; // an RPC failure: the pass backs off
+        this.log.warn({ account: account.address, reason }, "withdrawal would revert; not sent");
+        continue;
+      }
+      const pending = await this.client.getTransactionCount({
+        address: account.address,
+        blockTag: "pending",
+      });
+      const reserved = this.store.reserveWithdrawal(account.address, payout, balance, pending, nonceAccount);
+      await this.advanceWithdrawal(reserved);
+    }
+    // Only a completed round waits for the next interval; one cut short by an RPC failure is retried.
+    this.lastWithdrawalRound = Date.now();
+  }
+
+  /**
+   * One step of a withdrawal: sign a reserved one (with its reserved nonce) and keep the raw transaction before
+   * broadcasting it; check a submitted one's receipt, re-broadcasting the same bytes while it is unmined.
+   */
+  private async advanceWithdrawal(withdrawal: StoredWithdrawal): Promise<void> {
+    const { id, account, recipient, amount, nonce } = withdrawal;
+    const log = {
+      withdrawal: id,
+      account,
+      to: recipient,
+      amount: amount.toString(),
+      opg: formatUnits(amount, 18),
+    };
+    if (withdrawal.state === "reserved") {
+      const signer = [this.account, this.payoutAccount].find((a) => a?.address === account);
+      if (signer === undefined) {
+        this.warnOnce(
+          `no-key:${account}`,
+          log,
+          "a reserved withdrawal waits for its account's key (payout key)",
+        );
+        return;
+      }
+      const fees = await this.client.estimateFeesPerGas();
+      const rawTx = await signer.signTransaction({
+        chainId: this.chain!.id,
+        type: "eip1559",
+        to: this.options.settlement,
+        data: encodeFunctionData({
+          abi: inferenceSettlementAbi,
+          functionName: "withdraw",
+          args: [recipient, amount],
+        }),
+        nonce,
+        gas: WITHDRAW_GAS,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      const txHash = keccak256(rawTx);
+      this.store.markWithdrawalSubmitted(id, rawTx, txHash);
+      this.log.info({ ...log, txHash, nonce }, "withdrawal sent");
+      await this.broadcastWithdrawal(id, rawTx);
+      return;
+    }
+    const receipt = await this.client
+      .getTransactionReceipt({ hash: withdrawal.txHash! })
+      .catch(() => undefined);
+    if (receipt !== undefined) {
+      if (receipt.status === "success") {
+        this.store.finishWithdrawal(id, "confirmed");
+        this.log.info({ ...log, txHash: withdrawal.txHash, nonce }, "withdrawal confirmed");
+      } else {
+        this.store.finishWithdrawal(id, "failed", "transaction reverted");
+        this.log.warn({ ...log, txHash: withdrawal.txHash, nonce }, "withdrawal reverted");
+      }
+      return;
+    }
+    const mined = await this.client.getTransactionCount({ address: account, blockTag: "latest" });
+    if (mined > nonce) {
+      // Its nonce was used by another transaction (the key used elsewhere): this one can never be mined.
+      this.store.finishWithdrawal(id, "failed", `nonce ${nonce} was used by another transaction`);
+      this.log.warn(
+        { ...log, txHash: withdrawal.txHash, nonce },
+        "withdrawal replaced by another transaction",
+      );
+      return;
+    }
+    await this.broadcastWithdrawal(id, withdrawal.rawTx!);
+  }
+
+  private async broadcastWithdrawal(id: number, rawTx: Hex): Promise<void> {
+    try {
+      await this.client.sendRawTransaction({ serializedTransaction: rawTx });
+    } catch (error) {
+      // Already known, or mined meanwhile: the receipt check on the next pass decides.
+      this.log.warn(
+        { withdrawal: id, err: errorSummary(error) },
+        "withdrawal broadcast failed; will check and retry",
+      );
+    }
+  }
+
+  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(fields, message);
   }
 }
 

@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
 
 /**
@@ -36,6 +36,8 @@ export interface StoredRequest {
   nonce?: number;
   error?: string;
   attempts: number;
+  /** When the request entered its current state (ms since the epoch); for `seen`, when it was first seen. */
+  since: number;
 }
 
 interface Row {
@@ -49,6 +51,7 @@ interface Row {
   nonce: number | null;
   error: string | null;
   attempts: number;
+  updated_at: number;
 }
 
 const SCHEMA = `
@@ -67,7 +70,58 @@ const SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS withdrawals (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    account    TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    amount     TEXT NOT NULL,
+    nonce      INTEGER NOT NULL,
+    state      TEXT NOT NULL,
+    raw_tx     TEXT,
+    tx_hash    TEXT,
+    error      TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS withdrawals_state ON withdrawals (state);
 `;
+
+/**
+ * A ledger withdrawal the node sends (`InferenceSettlement.withdraw(recipient, amount)` from `account`):
+ *   reserved → submitted → confirmed | failed
+ * `reserved` holds the nonce (taken in the same SQLite transaction that creates the row) before anything is
+ * signed; `submitted` holds the raw signed transaction before it is broadcast. At most one withdrawal per
+ * account is open (reserved or submitted) at a time, so a crash never leads to a second withdrawal with another
+ * nonce for the same balance: on restart a `submitted` one is re-broadcast byte for byte, and a `reserved` one
+ * (never signed, so never sent) is signed again with its own nonce.
+ */
+export type WithdrawalState = "reserved" | "submitted" | "confirmed" | "failed";
+
+export interface StoredWithdrawal {
+  id: number;
+  account: Address;
+  recipient: Address;
+  amount: bigint;
+  nonce: number;
+  state: WithdrawalState;
+  rawTx?: Hex;
+  txHash?: Hex;
+  error?: string;
+  createdAt: number;
+}
+
+interface WithdrawalRow {
+  id: number;
+  account: string;
+  recipient: string;
+  amount: string;
+  nonce: number;
+  state: WithdrawalState;
+  raw_tx: string | null;
+  tx_hash: string | null;
+  error: string | null;
+  created_at: number;
+}
 
 const bigintJson = (value: unknown) =>
   JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
@@ -101,13 +155,124 @@ export class OperatorStore {
 
   /**
    * Reserve the next nonce: the larger of what this store already handed out and the chain's pending count
-   * (a fresh store, or transactions sent by other software with this key).
+   * (a fresh store, or transactions sent by other software with this key). `account` names another sending
+   * account with its own sequence (the payout account's withdrawals); undefined is the operator account.
    */
-  reserveNonce(chainPending: number): number {
-    const stored = Number(this.meta("nextNonce") ?? "0");
-    const nonce = Math.max(stored, chainPending);
-    this.setMeta("nextNonce", String(nonce + 1));
+  reserveNonce(chainPending: number, account?: Address): number {
+    return this.reserveNonces(chainPending, 1, account);
+  }
+
+  /** The nonce `reserveNonce` would hand out next, without reserving it. */
+  peekNonce(chainPending: number, account?: Address): number {
+    return Math.max(Number(this.meta(nonceKey(account)) ?? "0"), chainPending);
+  }
+
+  /** Reserve `count` consecutive nonces (as `reserveNonce`); returns the first. */
+  reserveNonces(chainPending: number, count: number, account?: Address): number {
+    const nonce = this.peekNonce(chainPending, account);
+    this.setMeta(nonceKey(account), String(nonce + count));
     return nonce;
+  }
+
+  /**
+   * Run `writes` as one SQLite transaction: all of them are durable together or none is (one disk sync for a
+   * whole batch instead of one per row). Nested calls join the outer transaction.
+   */
+  atomically<T>(writes: () => T): T {
+    if (this.db.isTransaction) return writes();
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = writes();
+      this.db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /**
+   * Open a withdrawal of `account`'s ledger balance: reserve its nonce (from `nonceAccount`'s sequence, as in
+   * `reserveNonce`: undefined for the operator account, whose nonces fulfilments share) and record it in one
+   * SQLite transaction, so a crash cannot leave a reserved nonce without a record of what it is for. Refuses
+   * while another withdrawal of `account` is open.
+   */
+  reserveWithdrawal(
+    account: Address,
+    recipient: Address,
+    amount: bigint,
+    chainPending: number,
+    nonceAccount?: Address,
+  ): StoredWithdrawal {
+    if (this.openWithdrawal(account) !== undefined) {
+      throw new Error(`a withdrawal from ${account} is already open`);
+    }
+    const id = this.atomically(() => {
+      const nonce = this.reserveNonce(chainPending, nonceAccount);
+      const now = Date.now();
+      const { lastInsertRowid } = this.db
+        .prepare(
+          "INSERT INTO withdrawals (account, recipient, amount, nonce, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
+        )
+        .run(account, recipient, amount.toString(), nonce, now, now);
+      return Number(lastInsertRowid);
+    });
+    return this.withdrawal(id)!;
+  }
+
+  /** Keep the signed withdrawal transaction (before it is broadcast). */
+  markWithdrawalSubmitted(id: number, rawTx: Hex, txHash: Hex): void {
+    const result = this.db
+      .prepare(
+        "UPDATE withdrawals SET state = 'submitted', raw_tx = ?, tx_hash = ?, updated_at = ? WHERE id = ? AND state = 'reserved'",
+      )
+      .run(rawTx, txHash, Date.now(), id);
+    if (result.changes !== 1)
+      throw new Error(`withdrawal ${id} is not reserved: cannot record its transaction`);
+  }
+
+  finishWithdrawal(id: number, state: "confirmed" | "failed", error?: string): void {
+    this.db
+      .prepare("UPDATE withdrawals SET state = ?, error = ?, updated_at = ? WHERE id = ?")
+      .run(state, error ?? null, Date.now(), id);
+  }
+
+  withdrawal(id: number): StoredWithdrawal | undefined {
+    const row = this.db.prepare("SELECT * FROM withdrawals WHERE id = ?").get(id) as
+      WithdrawalRow | undefined;
+    return row === undefined ? undefined : toWithdrawal(row);
+  }
+
+  /** The withdrawal of `account` still in flight (reserved or submitted), if any. */
+  openWithdrawal(account: Address): StoredWithdrawal | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT * FROM withdrawals WHERE account = ? AND state IN ('reserved', 'submitted') ORDER BY id LIMIT 1",
+      )
+      .get(account) as WithdrawalRow | undefined;
+    return row === undefined ? undefined : toWithdrawal(row);
+  }
+
+  /** Every withdrawal in flight (reserved or submitted), oldest first. */
+  openWithdrawals(): StoredWithdrawal[] {
+    const rows = this.db
+      .prepare("SELECT * FROM withdrawals WHERE state IN ('reserved', 'submitted') ORDER BY id")
+      .all() as unknown as WithdrawalRow[];
+    return rows.map(toWithdrawal);
+  }
+
+  /** Withdrawals per state and the total confirmed (token base units), for health and metrics. */
+  withdrawalTotals(): Record<WithdrawalState, number> & { withdrawn: bigint } {
+    const totals = { reserved: 0, submitted: 0, confirmed: 0, failed: 0, withdrawn: 0n };
+    const rows = this.db.prepare("SELECT state, amount FROM withdrawals").all() as unknown as {
+      state: WithdrawalState;
+      amount: string;
+    }[];
+    for (const { state, amount } of rows) {
+      totals[state] += 1;
+      if (state === "confirmed") totals.withdrawn += BigInt(amount);
+    }
+    return totals;
   }
 
   /** Record a request seen on chain; a request already known is left as it is. Returns whether it was new. */
@@ -199,6 +364,26 @@ export class OperatorStore {
   }
 }
 
+/** The meta key of an account's next nonce; the operator account keeps the original key. */
+function nonceKey(account: Address | undefined): string {
+  return account === undefined ? "nextNonce" : `nextNonce:${account.toLowerCase()}`;
+}
+
+function toWithdrawal(row: WithdrawalRow): StoredWithdrawal {
+  return {
+    id: row.id,
+    account: row.account as Address,
+    recipient: row.recipient as Address,
+    amount: BigInt(row.amount),
+    nonce: row.nonce,
+    state: row.state,
+    ...(row.raw_tx === null ? {} : { rawTx: row.raw_tx as Hex }),
+    ...(row.tx_hash === null ? {} : { txHash: row.tx_hash as Hex }),
+    ...(row.error === null ? {} : { error: row.error }),
+    createdAt: row.created_at,
+  };
+}
+
 function toStored(row: Row): StoredRequest {
   return {
     requestId: BigInt(row.request_id),
@@ -211,5 +396,6 @@ function toStored(row: Row): StoredRequest {
     ...(row.nonce === null ? {} : { nonce: row.nonce }),
     ...(row.error === null ? {} : { error: row.error }),
     attempts: row.attempts,
+    since: row.updated_at,
   };
 }

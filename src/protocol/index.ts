@@ -6,3 +6,4 @@ export * from "./typed-data.js";
 export * from "./zk.js";
 export * from "./permit.js";
 export * from "./model.js";
+export * from "./defaults.js";

@@ -23,7 +23,9 @@ export type OpgErrorCode =
   | "UnknownRequest"
   | "Unreachable"
   | "MissingKey"
-  | "MissingConfig";
+  | "MissingConfig"
+  | "DeployFailed"
+  | "OutputExists";
 
 /** An error raised by the SDK itself (not by a contract), with a message that says what to fix. */
 export class OpgError extends Error {
@@ -172,6 +174,14 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
       return "nothing is unbonding; unbond first";
     case "BalanceBelowGate":
       return `access to this model needs ${opg(args[2])} OPG held; ${a(0)} holds ${opg(args[1])}`;
+    case "ProtocolFeeTooHigh":
+      return `protocol fee ${a(0)} bps is above the maximum ${a(1)} bps; lower --protocol-fee-bps`;
+    case "RewardTooHigh":
+      return `reporter reward ${a(0)} bps is above 10000 bps; lower --reporter-reward-bps`;
+    case "InvalidMinStake":
+      return "the minimum stake must be greater than zero and fit in 96 bits; fix --min-stake";
+    case "UnbondingDelayTooLong":
+      return `unbonding delay ${a(0)} s is above the maximum ${a(1)} s; lower --unbonding-delay`;
     case "NotAllowlisted":
       return `${a(0)} is not on this model family's allowlist; ask the model owner`;
     default:

@@ -2,6 +2,7 @@
 export * from "./addresses.js";
 export * from "./audit.js";
 export * from "./client.js";
+export * from "./deploy.js";
 export * from "./errors.js";
 export * from "./inputs.js";
 export * from "../protocol/index.js";

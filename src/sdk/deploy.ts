@@ -1,0 +1,327 @@
+import {
+  getAddress,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type ContractConstructorArgs,
+  type DeployContractParameters,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import {
+  inferenceSettlementAbi,
+  irisMlpVerifierAbi,
+  modelRegistryAbi,
+  operatorRegistryAbi,
+  opgTokenAbi,
+  protocolBytecode,
+} from "../abi/index.js";
+import { PROTOCOL_DEFAULTS } from "../protocol/defaults.js";
+import type { ProtocolAddresses } from "./addresses.js";
+import { explain, OpgError } from "./errors.js";
+
+/** What a deployment creates: the four protocol addresses, plus the Iris Groth16 verifier when asked for. */
+export interface DeployedAddresses extends ProtocolAddresses {
+  irisVerifier?: Address;
+}
+
+/** One transaction of a deployment, in the order sent. */
+export interface DeployStep {
+  /** The contract deployed, or the wiring call (`OperatorRegistry.bindSettlement`, …). */
+  name: string;
+  hash: Hex;
+  gasUsed: bigint;
+  blockNumber: bigint;
+  /** The new contract, for a deployment. */
+  address?: Address;
+}
+
+/** The parameters a deployment was made with, defaults filled in. */
+export interface DeployParameters {
+  /** `undefined` when an existing token was used. */
+  supply?: bigint;
+  treasury: Address;
+  minStake: bigint;
+  unbondingDelay: bigint;
+  protocolFeeBps: number;
+  equivocationPenalty: bigint;
+  reporterRewardBps: number;
+}
+
+export interface DeployProtocolOptions {
+  publicClient: PublicClient;
+  /** Its account sends every transaction and becomes the owner (governance) of the registry and settlement. */
+  walletClient: WalletClient;
+  /** An existing OPG token (ERC-20, 18 decimals, EIP-2612); default: deploy a new `OPGToken`. */
+  token?: Address;
+  /** Supply of a new token, minted to the deployer (default 1,000,000,000 OPG); not with `token`. */
+  supply?: bigint;
+  /** Receives protocol fees (default: the deployer). */
+  treasury?: Address;
+  /** Minimum operator stake in OPG wei. */
+  minStake?: bigint;
+  /** Seconds before unbonded stake can be withdrawn. */
+  unbondingDelay?: bigint;
+  protocolFeeBps?: number;
+  /** Stake slashed for an equivocation, in OPG wei. */
+  equivocationPenalty?: bigint;
+  reporterRewardBps?: number;
+  /** Also deploy `IrisMlpVerifier`, the Groth16 verifier of the example Iris model. */
+  irisVerifier?: boolean;
+  /** Called after each transaction is mined (progress output). */
+  onStep?: (step: DeployStep) => void;
+}
+
+/** A finished deployment. */
+export interface ProtocolDeployment {
+  chainId: number;
+  deployer: Address;
+  addresses: DeployedAddresses;
+  /** Whether the token was deployed here (`false` when an existing one was passed). */
+  tokenDeployed: boolean;
+  parameters: DeployParameters;
+  steps: DeployStep[];
+  /** Gas of every transaction together. */
+  gasUsed: bigint;
+}
+
+const UINT16_MAX = 2 ** 16 - 1;
+const UINT64_MAX = 2n ** 64n - 1n;
+const UINT96_MAX = 2n ** 96n - 1n;
+
+function checkRange(value: bigint, max: bigint, what: string): bigint {
+  if (value < 0n || value > max)
+    throw new OpgError("BadInput", `${what} is out of range (0..${max}): ${value}`);
+  return value;
+}
+
+function checkBps(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > UINT16_MAX) {
+    throw new OpgError("BadInput", `${what} must be whole basis points, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Check that `token` is a contract answering as an 18-decimal ERC-20 with EIP-2612 (`nonces`), so a typo or an
+ * EOA is refused before any gas is spent.
+ */
+async function checkToken(publicClient: PublicClient, token: Address, chainId: number): Promise<void> {
+  const code = await publicClient.getCode({ address: token });
+  if (code === undefined || code === "0x") {
+    throw new OpgError(
+      "BadInput",
+      `the token ${token} has no contract code on chain ${chainId}: give the address of the deployed OPG token, or deploy a new one`,
+    );
+  }
+  let decimals: number;
+  try {
+    [decimals] = await Promise.all([
+      publicClient.readContract({ address: token, abi: opgTokenAbi, functionName: "decimals" }),
+      publicClient.readContract({
+        address: token,
+        abi: opgTokenAbi,
+        functionName: "nonces",
+        args: [token],
+      }),
+    ]);
+  } catch {
+    throw new OpgError(
+      "BadInput",
+      `the contract at ${token} is not an ERC-20 token with EIP-2612 permits (decimals() or nonces() failed): give the OPG token's address`,
+    );
+  }
+  if (decimals !== 18) {
+    throw new OpgError("BadInput", `the token ${token} has ${decimals} decimals; OPG amounts assume 18`);
+  }
+}
+
+/**
+ * Deploy the protocol with viem against any JSON-RPC node, wired exactly as the Ignition modules do
+ * (`deploy/modules/protocol.ts`): `ModelRegistry(token)`, `OperatorRegistry(token, governance, minStake,
+ * unbondingDelay)`, `InferenceSettlement(token, models, operators, governance, treasury, protocolFeeBps)`, then
+ * `operators.bindSettlement(settlement)` and `settlement.setSlashParams(penalty, rewardBps)`; the wallet's account is
+ * governance. Without `token` a new `OPGToken` is deployed first, its supply minted to the deployer; with
+ * `irisVerifier` the Iris Groth16 verifier is deployed last. Defaults: {@link PROTOCOL_DEFAULTS}.
+ *
+ * Transactions are sent one at a time, each estimated (so a constructor revert is reported by name before it is
+ * sent) and mined before the next. If one fails, the `OpgError` lists the contracts already deployed.
+ *
+ * @returns the addresses, the resolved parameters and every transaction with its gas.
+ */
+export async function deployProtocol(options: DeployProtocolOptions): Promise<ProtocolDeployment> {
+  const { publicClient, walletClient } = options;
+  const maybeAccount: Account | undefined = walletClient.account;
+  if (maybeAccount === undefined) {
+    throw new OpgError(
+      "NoAccount",
+      "deploying sends transactions: configure a wallet with an account (private key)",
+    );
+  }
+  if (options.token !== undefined && options.supply !== undefined) {
+    throw new OpgError(
+      "BadInput",
+      "a supply is only for a new token: give either an existing token or a supply",
+    );
+  }
+  const account: Account = maybeAccount;
+  const chainId = await publicClient.getChainId();
+  const deployer = account.address;
+  const parameters: DeployParameters = {
+    ...(options.token === undefined
+      ? {
+          supply: checkRange(
+            options.supply ?? PROTOCOL_DEFAULTS.opgSupply,
+            2n ** 256n - 1n,
+            "the token supply",
+          ),
+        }
+      : {}),
+    treasury: options.treasury === undefined ? deployer : getAddress(options.treasury),
+    minStake: checkRange(options.minStake ?? PROTOCOL_DEFAULTS.minStake, UINT96_MAX, "the minimum stake"),
+    unbondingDelay: checkRange(
+      options.unbondingDelay ?? PROTOCOL_DEFAULTS.unbondingDelay,
+      UINT64_MAX,
+      "the unbonding delay",
+    ),
+    protocolFeeBps: checkBps(
+      options.protocolFeeBps ?? Number(PROTOCOL_DEFAULTS.protocolFeeBps),
+      "the protocol fee",
+    ),
+    equivocationPenalty: checkRange(
+      options.equivocationPenalty ?? PROTOCOL_DEFAULTS.equivocationPenalty,
+      UINT96_MAX,
+      "the equivocation penalty",
+    ),
+    reporterRewardBps: checkBps(
+      options.reporterRewardBps ?? Number(PROTOCOL_DEFAULTS.reporterRewardBps),
+      "the reporter reward",
+    ),
+  };
+  if (options.token !== undefined) await checkToken(publicClient, getAddress(options.token), chainId);
+
+  const chain: Chain | null = walletClient.chain ?? null;
+  const steps: DeployStep[] = [];
+  const deployed: Partial<DeployedAddresses> = {};
+
+  async function mined(name: string, hash: Hex): Promise<DeployStep> {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
+    const step: DeployStep = {
+      name,
+      hash,
+      gasUsed: receipt.gasUsed,
+      blockNumber: receipt.blockNumber,
+      ...(receipt.contractAddress == null ? {} : { address: getAddress(receipt.contractAddress) }),
+    };
+    steps.push(step);
+    options.onStep?.(step);
+    return step;
+  }
+
+  /** Run one step; a failure names the step and what is already on chain. */
+  async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const done = Object.entries(deployed)
+        .map(([key, address]) => `${key} ${address}`)
+        .join(", ");
+      throw new OpgError(
+        "DeployFailed",
+        `deploying stopped at ${name}: ${explain(error)}${done === "" ? "" : `; already deployed: ${done}`}`,
+      );
+    }
+  }
+
+  async function create<const abi extends Abi>(
+    name: string,
+    abi: abi,
+    bytecode: Hex,
+    args: ContractConstructorArgs<abi>,
+  ): Promise<Address> {
+    return step(name, async () => {
+      // The arguments are checked against the constructor at the call site; viem's conditional parameter type
+      // cannot be resolved for a generic ABI here.
+      const hash = await walletClient.deployContract({
+        abi,
+        bytecode,
+        args,
+        account,
+        chain,
+      } as unknown as DeployContractParameters);
+      const { address } = await mined(name, hash);
+      if (address === undefined) throw new Error(`no contract address in the receipt of ${hash}`);
+      return address;
+    });
+  }
+
+  const token =
+    options.token === undefined
+      ? await create("OPGToken", opgTokenAbi, protocolBytecode.opgToken, [deployer, parameters.supply!])
+      : getAddress(options.token);
+  if (options.token === undefined) deployed.token = token;
+  const models = await create("ModelRegistry", modelRegistryAbi, protocolBytecode.modelRegistry, [token]);
+  deployed.models = models;
+  const operators = await create("OperatorRegistry", operatorRegistryAbi, protocolBytecode.operatorRegistry, [
+    token,
+    deployer,
+    parameters.minStake,
+    parameters.unbondingDelay,
+  ]);
+  deployed.operators = operators;
+  const settlement = await create(
+    "InferenceSettlement",
+    inferenceSettlementAbi,
+    protocolBytecode.inferenceSettlement,
+    [token, models, operators, deployer, parameters.treasury, parameters.protocolFeeBps],
+  );
+  deployed.settlement = settlement;
+
+  await step("OperatorRegistry.bindSettlement", async () => {
+    const { request } = await publicClient.simulateContract({
+      address: operators,
+      abi: operatorRegistryAbi,
+      functionName: "bindSettlement",
+      args: [settlement],
+      account,
+    });
+    await mined("OperatorRegistry.bindSettlement", await walletClient.writeContract(request));
+  });
+  await step("InferenceSettlement.setSlashParams", async () => {
+    const { request } = await publicClient.simulateContract({
+      address: settlement,
+      abi: inferenceSettlementAbi,
+      functionName: "setSlashParams",
+      args: [parameters.equivocationPenalty, parameters.reporterRewardBps],
+      account,
+    });
+    await mined("InferenceSettlement.setSlashParams", await walletClient.writeContract(request));
+  });
+  if (options.irisVerifier === true) {
+    deployed.irisVerifier = await create(
+      "IrisMlpVerifier",
+      irisMlpVerifierAbi,
+      protocolBytecode.irisMlpVerifier,
+      [],
+    );
+  }
+
+  return {
+    chainId,
+    deployer,
+    addresses: {
+      token,
+      models,
+      operators,
+      settlement,
+      ...(deployed.irisVerifier === undefined ? {} : { irisVerifier: deployed.irisVerifier }),
+    },
+    tokenDeployed: options.token === undefined,
+    parameters,
+    steps,
+    gasUsed: steps.reduce((sum, s) => sum + s.gasUsed, 0n),
+  };
+}
