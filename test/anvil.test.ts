@@ -5,11 +5,9 @@
  * deposit, open a signature request and a zk request, let the operator node serve both, then `status` and
  * `audit` (verified, exit 0), the last audit again through the launcher from the default addresses path.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import { pino } from "pino";
 import { createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
@@ -19,7 +17,7 @@ import { OperatorNode } from "../src/operator/node.js";
 import { readAddresses, type ProtocolAddresses } from "../src/sdk/addresses.js";
 import { createOpgClient } from "../src/sdk/client.js";
 import { anvilBinary, startAnvil, type Anvil } from "./helpers/anvil.js";
-import { OPG_BIN, runOpg } from "./helpers/cli.js";
+import { runOpg, spawnOpg } from "./helpers/cli.js";
 import { accountKey, OPERATOR_SIGNING_KEY } from "./helpers/sdk-fixture.js";
 import "./helpers/release-zk.js";
 
@@ -37,18 +35,8 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
   const opg = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runOpg(args, env, extraEnv);
 
   /** The real launcher as a child process, in `cwd` (so `deploy/deployments/chain-<id>/` resolves there). */
-  async function spawnIn(cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-    try {
-      const { stdout, stderr } = await promisify(execFile)("node", [OPG_BIN, ...args], {
-        cwd,
-        env: { PATH: process.env.PATH, OPG_RPC_URL: env.OPG_RPC_URL, ...extraEnv },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const spawnIn = (cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    spawnOpg(args, { OPG_RPC_URL: env.OPG_RPC_URL, ...extraEnv }, cwd);
 
   before(async function () {
     const binary = anvilBinary();

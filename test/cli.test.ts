@@ -1,12 +1,10 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import { keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { main } from "../src/cli/main.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { fromDataUri } from "../src/model/encoding.js";
 import { inferBytes } from "../src/model/infer.js";
@@ -19,8 +17,7 @@ import {
   startTestChain,
   type TestChain,
 } from "./helpers/sdk-fixture.js";
-
-const BIN = join(import.meta.dirname, "../src/cli/bin.mjs");
+import { OPG_BIN, runOpg, spawnOpg as spawnBin } from "./helpers/cli.js";
 
 describe("cli", function () {
   this.timeout(120_000);
@@ -28,36 +25,10 @@ describe("cli", function () {
   let env: NodeJS.ProcessEnv;
 
   /** Run the CLI in this process (fast); `--json` output parsed. */
-  async function opg(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(args, {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      env: { ...env, ...extraEnv },
-    });
-    const text = out.join("\n");
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { code, out: text, err: err.join("\n"), json: json as Record<string, unknown> };
-  }
-
+  const opg = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runOpg(args, env, extraEnv);
   /** Run the real launcher as a child process. */
-  async function spawnOpg(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-    try {
-      const { stdout, stderr } = await promisify(execFile)("node", [BIN, ...args], {
-        env: { PATH: process.env.PATH, ...env, ...extraEnv },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const spawnOpg = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    spawnBin(args, { ...env, ...extraEnv });
 
   before(async () => {
     chain = await startTestChain();
@@ -222,7 +193,7 @@ describe("cli", function () {
     const child = spawn(
       "node",
       [
-        BIN,
+        OPG_BIN,
         "operator",
         "serve",
         "--model",

@@ -1,36 +1,17 @@
-import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import {
-  BaseError,
-  ContractFunctionRevertedError,
   createPublicClient,
-  decodeErrorResult,
-  encodeFunctionData,
-  formatUnits,
-  getAbiItem,
   http,
   keccak256,
-  toEventSelector,
-  webSocket,
   type Address,
   type Chain,
   type Hex,
-  type PrivateKeyAccount,
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import {
-  inferenceSettlementAbi,
-  modelRegistryAbi,
-  operatorRegistryAbi,
-  protocolErrorsAbi,
-} from "../abi/index.js";
+import { inferenceSettlementAbi } from "../abi/index.js";
 import { fromDataUri, decodeFeatures } from "../model/encoding.js";
 import { inferBytes } from "../model/infer.js";
-import { createModel, type LoadedModel } from "../model/onnx-runtime.js";
-import { sha256Hex } from "../model/hash.js";
 import { RequestStatus, VerificationMode } from "../protocol/modes.js";
 import { toInferenceRequest } from "../protocol/request.js";
 import { resultTypedData, settlementDomain } from "../protocol/typed-data.js";
@@ -38,24 +19,32 @@ import { fieldToBytes32 } from "../protocol/zk.js";
 import {
   buildZkInference,
   inputCommitment,
-  IRIS_ZK_PARAMS,
   prove,
   quantizeInput,
-  quantizeOnnx,
   settlementProof,
   toSolidityCalldata,
-  type QuantizedMlp,
 } from "../zk/index.js";
 import { backoffDelay, DEFAULT_BACKOFF, errorSummary, redactUrl, type BackoffPolicy } from "./backoff.js";
+import { fulfilmentCalldata, gasLimit, revertName } from "./fulfilment.js";
+import {
+  healthReport,
+  metricsText,
+  serveHealth,
+  type HealthReport,
+  type HealthServer,
+  type RpcState,
+} from "./health.js";
+import { loadModels, type ModelRuntime, type ServedModel } from "./models.js";
 import { servableAt, type RendezvousPool } from "./rendezvous.js";
-import { OperatorStore, type StoredRequest, type StoredWithdrawal } from "./store.js";
+import { OperatorStore, type StoredRequest } from "./store.js";
+import { Withdrawals } from "./withdrawals.js";
+import { WakeSubscription, WS_DISABLED } from "./ws.js";
 
-/** A model this node serves: its registered id and a local copy of its file (checked against the registry). */
-export interface ServedModel {
-  modelId: Hex;
-  file: string;
-}
+export type { HealthReport, RpcHealth } from "./health.js";
+export type { ServedModel } from "./models.js";
+export type { WsHealth } from "./ws.js";
 
+/** How an `OperatorNode` is set up. */
 export interface OperatorNodeOptions {
   rpcUrl: string;
   settlement: Address;
@@ -101,56 +90,7 @@ export interface OperatorNodeOptions {
   pool?: RendezvousPool;
 }
 
-/** RPC health as `/health` reports it. */
-export interface RpcHealth {
-  consecutiveFailures: number;
-  /** When the next pass runs, if the last one failed (ms from now). */
-  retryInMs?: number;
-  lastError?: string;
-  /** ISO time of the last pass that completed without RPC errors. */
-  lastSuccessAt?: string;
-}
-
-/** The WebSocket subscription as `/health` reports it. */
-export interface WsHealth {
-  enabled: boolean;
-  connected: boolean;
-  /** Times the socket dropped or could not be opened. */
-  drops: number;
-  /** Passes started by a notification. */
-  wakeups: number;
-  lastError?: string;
-}
-
-/** What the loop keeps about RPC failures (times in ms since the epoch). */
-interface RpcState {
-  consecutiveFailures: number;
-  retryAt?: number;
-  lastError?: string;
-  lastSuccessAt?: number;
-}
-
-interface ModelRuntime {
-  modelId: Hex;
-  modes: number;
-  model: LoadedModel;
-  quantized?: QuantizedMlp;
-}
-
 const CHUNK = 2_000n;
-
-/**
- * Gas for `withdraw(to, amount)`: a ledger write and a token transfer (under 70k, checked in the tests). Fixed,
- * not estimated, so a reserved withdrawal can always be signed again with its nonce after a crash, even if it
- * would now revert.
- */
-const WITHDRAW_GAS = 100_000n;
-
-/** Topic 0 of the events that wake the node: a new request, or a settlement (ours to confirm, or lost). */
-const WAKE_TOPICS: Hex[] = [
-  toEventSelector(getAbiItem({ abi: inferenceSettlementAbi, name: "RequestOpened" })),
-  toEventSelector(getAbiItem({ abi: inferenceSettlementAbi, name: "RequestFulfilled" })),
-];
 
 /** How long an unmined fulfilment waits before it is broadcast again. */
 const REBROADCAST_MS = 10_000;
@@ -173,7 +113,7 @@ export class OperatorNode {
   private runtimes = new Map<string, ModelRuntime>();
   private chain?: Chain;
   private timer?: NodeJS.Timeout;
-  private health?: Server;
+  private health?: HealthServer;
   private running = false;
   private lastBlock = 0n;
   private ticking?: Promise<void>;
@@ -182,19 +122,8 @@ export class OperatorNode {
   /** An RPC error that a pass survived (a fulfilment's simulation): the pass still counts as failed. */
   private passRpcError?: unknown;
   private rpc: RpcState = { consecutiveFailures: 0 };
-  private ws: Omit<WsHealth, "enabled"> & { failures: number; generation: number } = {
-    connected: false,
-    drops: 0,
-    wakeups: 0,
-    failures: 0,
-    generation: 0,
-  };
-  private wsTimer?: NodeJS.Timeout;
-  private wsClose?: () => Promise<void>;
-  private readonly payoutAccount?: PrivateKeyAccount;
-  private lastWithdrawalRound?: number;
-  /** Warnings about withdrawals that are logged once, not on every round. */
-  private readonly warned = new Set<string>();
+  private readonly ws?: WakeSubscription;
+  private withdrawals?: Withdrawals;
   /** When each unmined transaction was last broadcast by this process (not persisted: a restart re-sends). */
   private readonly broadcastAt = new Map<bigint, number>();
   /** The block at which sent transactions were last checked. */
@@ -212,9 +141,20 @@ export class OperatorNode {
     });
     this.account = privateKeyToAccount(options.operatorKey);
     this.signer = privateKeyToAccount(options.signerKey);
-    if (options.payoutKey !== undefined) this.payoutAccount = privateKeyToAccount(options.payoutKey);
+    if (options.wsUrl !== undefined) {
+      this.ws = new WakeSubscription({
+        url: options.wsUrl,
+        settlement: options.settlement,
+        backoff: options.backoff ?? DEFAULT_BACKOFF,
+        log: this.log,
+        onWake: () => {
+          this.wake();
+        },
+      });
+    }
   }
 
+  /** The operator (staking) account. */
   get address(): Address {
     return this.account.address;
   }
@@ -228,57 +168,27 @@ export class OperatorNode {
       nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
       rpcUrls: { default: { http: [this.options.rpcUrl] } },
     };
-    const modelsAddress = await this.client.readContract({
-      address: this.options.settlement,
-      abi: inferenceSettlementAbi,
-      functionName: "models",
+    this.withdrawals = new Withdrawals({
+      client: this.client,
+      store: this.store,
+      settlement: this.options.settlement,
+      chainId,
+      account: this.account,
+      ...(this.options.payoutKey === undefined
+        ? {}
+        : { payoutAccount: privateKeyToAccount(this.options.payoutKey) }),
+      intervalMs: this.options.withdrawIntervalMs,
+      minimum: this.options.withdrawMinimum,
+      log: this.log,
     });
-    for (const served of this.options.models) {
-      const version = await this.client.readContract({
-        address: modelsAddress,
-        abi: modelRegistryAbi,
-        functionName: "getModel",
-        args: [served.modelId],
-      });
-      const bytes = new Uint8Array(await readFile(served.file));
-      const fileHash = sha256Hex(bytes);
-      if (fileHash !== version.fileHash) {
-        throw new Error(
-          `model ${served.modelId}: ${served.file} has sha256 ${fileHash}, the registry commits to ${version.fileHash}`,
-        );
-      }
-      const model = await createModel(bytes, { expectedSha256: version.fileHash });
-      const zk = (version.modes & VerificationMode.Zk) !== 0;
-      this.runtimes.set(served.modelId.toLowerCase(), {
-        modelId: served.modelId,
-        modes: version.modes,
-        model,
-        ...(zk ? { quantized: quantizeOnnx(bytes, IRIS_ZK_PARAMS) } : {}),
-      });
-      this.log.info(
-        { modelId: served.modelId, fileHash, modes: version.modes },
-        "serving model: file matches the registry",
-      );
-    }
-    let healthUrl: string | undefined;
+    await loadModels(this.runtimes, this.client, this.options.settlement, this.options.models, this.log);
     if (this.options.healthPort !== undefined) {
-      this.health = createServer((req, res) => {
-        if (req.url === "/metrics") {
-          res.setHeader("content-type", "text/plain; version=0.0.4");
-          res.end(this.metricsText());
-          return;
-        }
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(this.healthReport()));
-      });
-      await new Promise<void>((resolve) =>
-        this.health!.listen(this.options.healthPort, "127.0.0.1", resolve),
-      );
-      healthUrl = `http://127.0.0.1:${(this.health.address() as AddressInfo).port}`;
+      this.health = await serveHealth(this.options.healthPort, () => this.healthReport());
     }
+    const healthUrl = this.health?.url;
     this.running = true;
     this.schedule(0);
-    if (this.options.wsUrl !== undefined) void this.connectWs();
+    this.ws?.start();
     this.log.info(
       {
         operator: this.address,
@@ -297,16 +207,9 @@ export class OperatorNode {
     this.running = false;
     clearTimeout(this.timer);
     clearTimeout(this.deferTimer);
-    await this.disconnectWs();
+    await this.ws?.stop();
     await this.ticking;
-    const health = this.health;
-    if (health !== undefined) {
-      await new Promise<void>((resolve) => {
-        health.close(() => {
-          resolve();
-        });
-      });
-    }
+    await this.health?.close();
     for (const runtime of this.runtimes.values()) await runtime.model.release();
     this.store.close();
   }
@@ -327,7 +230,7 @@ export class OperatorNode {
     this.woken = false;
     this.passRpcError = undefined;
     this.ticking = this.tick()
-      .then(() => this.withdrawals())
+      .then(() => this.withdrawals!.run())
       .then(
         () => (this.passRpcError === undefined ? this.passSucceeded() : this.passFailed(this.passRpcError)),
         (error: unknown) => this.passFailed(error),
@@ -542,43 +445,6 @@ export class OperatorNode {
     return deferredUntil;
   }
 
-  private calldata(stored: StoredRequest): Hex {
-    const { request, requestId, result } = stored;
-    if (result?.mode === "signature") {
-      return encodeFunctionData({
-        abi: inferenceSettlementAbi,
-        functionName: "fulfillSigned",
-        args: [
-          request,
-          requestId,
-          { operator: this.address, outputHash: result.outputHash, output: result.output, outputUri: "" },
-          result.signature,
-        ],
-      });
-    }
-    if (result?.mode === "zk") {
-      const big = (v: string) => BigInt(v);
-      return encodeFunctionData({
-        abi: inferenceSettlementAbi,
-        functionName: "fulfillZk",
-        args: [
-          request,
-          requestId,
-          BigInt(result.output),
-          {
-            a: [big(result.proof.a[0]!), big(result.proof.a[1]!)],
-            b: [
-              [big(result.proof.b[0]![0]!), big(result.proof.b[0]![1]!)],
-              [big(result.proof.b[1]![0]!), big(result.proof.b[1]![1]!)],
-            ],
-            c: [big(result.proof.c[0]!), big(result.proof.c[1]!)],
-          },
-        ],
-      });
-    }
-    throw new Error(`request ${requestId} has no computed result`);
-  }
-
   private async submit(): Promise<void> {
     const batch = this.store.inState("computed");
     if (batch.length === 0) return;
@@ -591,7 +457,7 @@ export class OperatorNode {
     // is dropped here without spending gas.
     const simulated = await Promise.all(
       batch.map(async (stored) => {
-        const data = this.calldata(stored);
+        const data = fulfilmentCalldata(stored, this.address);
         try {
           await this.client.call({
             account: this.account,
@@ -733,360 +599,21 @@ export class OperatorNode {
   // ---------------------------------------------------------------- health
 
   /** `/health`: the original `ok`, `operator`, `lastBlock`, `requests`; then `rpc`, `ws`, `withdrawals`. */
-  healthReport(): {
-    ok: boolean;
-    operator: Address;
-    lastBlock: string;
-    requests: ReturnType<OperatorStore["counts"]>;
-    rpc: RpcHealth;
-    ws: WsHealth;
-    withdrawals: { enabled: boolean; open: number; confirmed: number; failed: number; withdrawn: string };
-  } {
-    const { rpc, ws } = this;
-    const totals = this.store.withdrawalTotals();
-    return {
-      ok: this.running,
+  healthReport(): HealthReport {
+    return healthReport({
+      running: this.running,
       operator: this.address,
-      lastBlock: this.lastBlock.toString(),
+      lastBlock: this.lastBlock,
+      withdrawals: this.store.withdrawalTotals(),
       requests: this.store.counts(),
-      rpc: {
-        consecutiveFailures: rpc.consecutiveFailures,
-        ...(rpc.consecutiveFailures > 0 && rpc.retryAt !== undefined
-          ? { retryInMs: Math.max(0, rpc.retryAt - Date.now()) }
-          : {}),
-        ...(rpc.lastError === undefined ? {} : { lastError: rpc.lastError }),
-        ...(rpc.lastSuccessAt === undefined
-          ? {}
-          : { lastSuccessAt: new Date(rpc.lastSuccessAt).toISOString() }),
-      },
-      ws: {
-        enabled: this.options.wsUrl !== undefined,
-        connected: ws.connected,
-        drops: ws.drops,
-        wakeups: ws.wakeups,
-        ...(ws.lastError === undefined ? {} : { lastError: ws.lastError }),
-      },
-      withdrawals: {
-        enabled: this.options.withdrawIntervalMs !== undefined,
-        open: totals.reserved + totals.submitted,
-        confirmed: totals.confirmed,
-        failed: totals.failed,
-        withdrawn: totals.withdrawn.toString(),
-      },
-    };
+      rpc: this.rpc,
+      ws: this.ws?.health() ?? { ...WS_DISABLED },
+      withdrawalsEnabled: this.options.withdrawIntervalMs !== undefined,
+    });
   }
 
   /** `/metrics` in Prometheus text format. */
   metricsText(): string {
-    const health = this.healthReport();
-    const lines = Object.entries(health.requests).map(
-      ([state, n]) => `opg_operator_requests{state="${state}"} ${n}`,
-    );
-    lines.push(`opg_operator_last_block ${health.lastBlock}`);
-    lines.push(`opg_operator_rpc_consecutive_failures ${health.rpc.consecutiveFailures}`);
-    lines.push(`opg_operator_ws_connected ${health.ws.connected ? 1 : 0}`);
-    lines.push(`opg_operator_ws_drops_total ${health.ws.drops}`);
-    lines.push(`opg_operator_ws_wakeups_total ${health.ws.wakeups}`);
-    for (const state of ["confirmed", "failed"] as const) {
-      lines.push(`opg_operator_withdrawals{state="${state}"} ${health.withdrawals[state]}`);
-    }
-    lines.push(`opg_operator_withdrawals{state="open"} ${health.withdrawals.open}`);
-    // In OPG (a float, as Prometheus stores it); /health has the exact amount in base units.
-    lines.push(`opg_operator_withdrawn_opg_total ${formatUnits(BigInt(health.withdrawals.withdrawn), 18)}`);
-    return `${lines.join("\n")}\n`;
+    return metricsText(this.healthReport());
   }
-
-  // ---------------------------------------------------------------- WebSocket wake-ups
-
-  /**
-   * Subscribe to the settlement's `RequestOpened` / `RequestFulfilled` logs over `wsUrl`; every notification wakes
-   * the loop. viem's own reconnection is off: a drop is logged, counted, and retried here with the same backoff
-   * schedule as RPC failures, without limit, while polling over HTTP goes on.
-   */
-  private async connectWs(): Promise<void> {
-    const url = this.options.wsUrl;
-    if (url === undefined || !this.running) return;
-    const generation = ++this.ws.generation;
-    const client = createPublicClient({
-      transport: webSocket(url, { reconnect: false, keepAlive: { interval: 15_000 }, timeout: 10_000 }),
-    });
-    const close = async () => {
-      await client.transport
-        .getRpcClient()
-        .then((rpc) => {
-          rpc.close();
-        })
-        .catch(() => undefined);
-    };
-    try {
-      let timeout: NodeJS.Timeout | undefined;
-      const subscribed = client.transport.subscribe({
-        params: ["logs", { address: this.options.settlement, topics: [WAKE_TOPICS] }],
-        onData: () => {
-          if (generation !== this.ws.generation) return;
-          this.ws.wakeups += 1;
-          this.wake();
-        },
-        onError: (error: unknown) => {
-          void this.wsDropped(generation, error, close);
-        },
-      });
-      await Promise.race([
-        subscribed,
-        new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => {
-            reject(new Error("eth_subscribe got no answer within 10 s"));
-          }, 10_000);
-        }),
-      ]).finally(() => {
-        clearTimeout(timeout);
-      });
-      if (this.wsStale(generation)) {
-        await close();
-        return;
-      }
-      this.wsClose = close;
-      this.ws.connected = true;
-      this.ws.failures = 0;
-      this.log.info({ ws: redactUrl(url) }, "websocket subscribed: new requests wake the node at once");
-      // Anything that happened while the socket was down is found by the scan; run it now rather than later.
-      this.wake();
-    } catch (error) {
-      await this.wsDropped(generation, error, close);
-    }
-  }
-
-  /** Whether a connection attempt was superseded (dropped, or the node stopped) while it awaited. */
-  private wsStale(generation: number): boolean {
-    return generation !== this.ws.generation || !this.running;
-  }
-
-  /** The socket closed or failed (once per connection): log it and reconnect after a backoff delay. */
-  private async wsDropped(generation: number, error: unknown, close: () => Promise<void>): Promise<void> {
-    if (generation !== this.ws.generation) return;
-    this.ws.generation += 1; // later callbacks of this connection are ignored
-    this.ws.connected = false;
-    this.ws.drops += 1;
-    this.ws.failures += 1;
-    this.ws.lastError = errorSummary(error);
-    this.wsClose = undefined;
-    await close();
-    if (!this.running) return;
-    const delay = backoffDelay(this.ws.failures, this.options.backoff ?? DEFAULT_BACKOFF);
-    this.log.warn(
-      { ws: redactUrl(this.options.wsUrl ?? ""), err: this.ws.lastError, reconnectInMs: delay },
-      "websocket down; polling continues, reconnecting",
-    );
-    this.wsTimer = setTimeout(() => {
-      void this.connectWs();
-    }, delay);
-  }
-
-  private async disconnectWs(): Promise<void> {
-    this.ws.generation += 1;
-    clearTimeout(this.wsTimer);
-    const close = this.wsClose;
-    this.wsClose = undefined;
-    this.ws.connected = false;
-    await close?.();
-  }
-
-  // ---------------------------------------------------------------- withdrawals
-
-  /**
-   * Move earnings out of the settlement ledger: first advance the withdrawals in flight (also after a restart),
-   * then, at most every `withdrawIntervalMs`, withdraw each balance the node can sign for that has reached
-   * `withdrawMinimum`, to the registered payout. Signature-mode fees are credited to the payout account,
-   * zk-mode fees to the operator account (`fulfillZk` pays `msg.sender`).
-   */
-  private async withdrawals(): Promise<void> {
-    for (const open of this.store.openWithdrawals()) await this.advanceWithdrawal(open);
-    const interval = this.options.withdrawIntervalMs;
-    if (interval === undefined) return;
-    if (this.lastWithdrawalRound !== undefined && Date.now() - this.lastWithdrawalRound < interval) return;
-    const operatorsAddress = await this.client.readContract({
-      address: this.options.settlement,
-      abi: inferenceSettlementAbi,
-      functionName: "operators",
-    });
-    const { payout } = await this.client.readContract({
-      address: operatorsAddress,
-      abi: operatorRegistryAbi,
-      functionName: "getOperator",
-      args: [this.address],
-    });
-    const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
-    const accounts: { account: PrivateKeyAccount; nonceAccount?: Address }[] = [{ account: this.account }];
-    if (!same(payout, this.address)) {
-      if (this.payoutAccount === undefined) {
-        this.warnOnce(
-          `no-payout-key:${payout}`,
-          { payout },
-          "signature-mode fees are credited to the payout account, and this node has no key for it: they are " +
-            "not withdrawn (pass --payout-key-env, or withdraw them with `opg withdraw` from the payout account)",
-        );
-      } else if (!same(this.payoutAccount.address, payout)) {
-        this.warnOnce(
-          `payout-key-mismatch:${payout}`,
-          { payout, payoutKeyAccount: this.payoutAccount.address },
-          "the payout key is not the registered payout's: its balance is not withdrawn",
-        );
-      } else {
-        accounts.push({ account: this.payoutAccount, nonceAccount: this.payoutAccount.address });
-      }
-    }
-    const minimum = this.options.withdrawMinimum ?? 0n;
-    for (const { account, nonceAccount } of accounts) {
-      if (this.store.openWithdrawal(account.address) !== undefined) continue;
-      const balance = await this.client.readContract({
-        address: this.options.settlement,
-        abi: inferenceSettlementAbi,
-        functionName: "balances",
-        args: [account.address],
-      });
-      if (balance === 0n || balance < minimum) continue;
-      const data = encodeFunctionData({
-        abi: inferenceSettlementAbi,
-        functionName: "withdraw",
-        args: [payout, balance],
-      });
-      try {
-        await this.client.call({
-          account: account.address,
-          to: this.options.settlement,
-          data,
-          gas: WITHDRAW_GAS,
-        });
-      } catch (error) {
-        const reason = revertName(error);
-        if (reason === undefined) throw error; // an RPC failure: the pass backs off
-        this.log.warn({ account: account.address, reason }, "withdrawal would revert; not sent");
-        continue;
-      }
-      const pending = await this.client.getTransactionCount({
-        address: account.address,
-        blockTag: "pending",
-      });
-      const reserved = this.store.reserveWithdrawal(account.address, payout, balance, pending, nonceAccount);
-      await this.advanceWithdrawal(reserved);
-    }
-    // Only a completed round waits for the next interval; one cut short by an RPC failure is retried.
-    this.lastWithdrawalRound = Date.now();
-  }
-
-  /**
-   * One step of a withdrawal: sign a reserved one (with its reserved nonce) and keep the raw transaction before
-   * broadcasting it; check a submitted one's receipt, re-broadcasting the same bytes while it is unmined.
-   */
-  private async advanceWithdrawal(withdrawal: StoredWithdrawal): Promise<void> {
-    const { id, account, recipient, amount, nonce } = withdrawal;
-    const log = {
-      withdrawal: id,
-      account,
-      to: recipient,
-      amount: amount.toString(),
-      opg: formatUnits(amount, 18),
-    };
-    if (withdrawal.state === "reserved") {
-      const signer = [this.account, this.payoutAccount].find((a) => a?.address === account);
-      if (signer === undefined) {
-        this.warnOnce(
-          `no-key:${account}`,
-          log,
-          "a reserved withdrawal waits for its account's key (payout key)",
-        );
-        return;
-      }
-      const fees = await this.client.estimateFeesPerGas();
-      const rawTx = await signer.signTransaction({
-        chainId: this.chain!.id,
-        type: "eip1559",
-        to: this.options.settlement,
-        data: encodeFunctionData({
-          abi: inferenceSettlementAbi,
-          functionName: "withdraw",
-          args: [recipient, amount],
-        }),
-        nonce,
-        gas: WITHDRAW_GAS,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      });
-      const txHash = keccak256(rawTx);
-      this.store.markWithdrawalSubmitted(id, rawTx, txHash);
-      this.log.info({ ...log, txHash, nonce }, "withdrawal sent");
-      await this.broadcastWithdrawal(id, rawTx);
-      return;
-    }
-    const receipt = await this.client
-      .getTransactionReceipt({ hash: withdrawal.txHash! })
-      .catch(() => undefined);
-    if (receipt !== undefined) {
-      if (receipt.status === "success") {
-        this.store.finishWithdrawal(id, "confirmed");
-        this.log.info({ ...log, txHash: withdrawal.txHash, nonce }, "withdrawal confirmed");
-      } else {
-        this.store.finishWithdrawal(id, "failed", "transaction reverted");
-        this.log.warn({ ...log, txHash: withdrawal.txHash, nonce }, "withdrawal reverted");
-      }
-      return;
-    }
-    const mined = await this.client.getTransactionCount({ address: account, blockTag: "latest" });
-    if (mined > nonce) {
-      // Its nonce was used by another transaction (the key used elsewhere): this one can never be mined.
-      this.store.finishWithdrawal(id, "failed", `nonce ${nonce} was used by another transaction`);
-      this.log.warn(
-        { ...log, txHash: withdrawal.txHash, nonce },
-        "withdrawal replaced by another transaction",
-      );
-      return;
-    }
-    await this.broadcastWithdrawal(id, withdrawal.rawTx!);
-  }
-
-  private async broadcastWithdrawal(id: number, rawTx: Hex): Promise<void> {
-    try {
-      await this.client.sendRawTransaction({ serializedTransaction: rawTx });
-    } catch (error) {
-      // Already known, or mined meanwhile: the receipt check on the next pass decides.
-      this.log.warn(
-        { withdrawal: id, err: errorSummary(error) },
-        "withdrawal broadcast failed; will check and retry",
-      );
-    }
-  }
-
-  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.log.warn(fields, message);
-  }
-}
-
-/**
- * A gas cap for a fulfilment: what the verification path needs at most (measured: signature ~75k, zk ~280k,
- * both with cold accounts and event data ~30k more), plus the callback's exact allowance and its EIP-150 share.
- */
-function gasLimit(stored: StoredRequest): bigint {
-  const base = stored.result?.mode === "zk" ? 400_000n : 200_000n;
-  const callback = BigInt(stored.request.callbackGasLimit);
-  return base + callback + callback / 63n + (callback > 0n ? 20_000n : 0n);
-}
-
-/** The custom error name of a reverted call, if it is one. */
-function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (reverted instanceof ContractFunctionRevertedError) return reverted.data?.errorName;
-  const raw = error.walk((e) => typeof (e as { data?: unknown }).data === "string") as {
-    data?: string;
-  } | null;
-  if (typeof raw?.data === "string" && raw.data.startsWith("0x") && raw.data.length >= 10) {
-    try {
-      return decodeErrorResult({ abi: protocolErrorsAbi, data: raw.data as Hex }).errorName;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }

@@ -38,14 +38,16 @@ export async function runOpg(
   return { code, out: text, err: err.join("\n"), json };
 }
 
-/** Run the real launcher as a child process. */
+/** Run the real launcher as a child process with only `env` (and PATH), in `cwd` if given. */
 export async function spawnOpg(
   args: string[],
   env: NodeJS.ProcessEnv,
+  cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)("node", [OPG_BIN, ...args], {
       env: { PATH: process.env.PATH, ...env },
+      ...(cwd === undefined ? {} : { cwd }),
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
