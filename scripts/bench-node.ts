@@ -26,7 +26,8 @@ import {
   keccak256,
   type Hex,
 } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
+import { testAccountKey } from "../src/devnet/accounts.js";
 import { inferenceSettlementAbi } from "../src/abi/index.js";
 import { setBlockTime, startDevnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
@@ -60,9 +61,7 @@ const N = {
   signature: bursts(process.env.OPG_BENCH_N, "100,300,1000", "OPG_BENCH_N").filter((n) => n > 0),
   zk: bursts(process.env.OPG_BENCH_ZK_N, "10", "OPG_BENCH_ZK_N").filter((n) => n > 0),
 };
-const MNEMONIC = "test test test test test test test test test test test junk";
-const key = (i: number): Hex =>
-  `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}`;
+const key = testAccountKey;
 const OPERATOR_KEY = key(2);
 const SIGNER_KEY: Hex = "0x4242424242424242424242424242424242424242424242424242424242424242";
 

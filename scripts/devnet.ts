@@ -8,8 +8,9 @@
  */
 import { relative } from "node:path";
 import hre from "hardhat";
-import { formatUnits, type Hex } from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { formatUnits } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { testAccountKey } from "../src/devnet/accounts.js";
 import { DEVNET_DEPLOYMENT_DIR, startDevnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 
@@ -25,10 +26,6 @@ if (blockTimeMs !== undefined && (!Number.isInteger(blockTimeMs) || blockTimeMs 
 }
 const port = Number(process.env.OPG_DEVNET_PORT ?? 8545);
 const devnet = await startDevnet(hre, "127.0.0.1", port, blockTimeMs === undefined ? {} : { blockTimeMs });
-
-/** Hardhat's well-known test keys: public, for this devnet only. */
-const testKey = (i: number): Hex =>
-  `0x${Buffer.from(mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i }).getHdKey().privateKey!).toString("hex")}`;
 
 const mining = blockTimeMs === undefined ? "automine" : `a block every ${blockTimeMs} ms`;
 console.log(`OPG devnet: JSON-RPC ${devnet.url} (chain id ${devnet.chainId}, ${mining})\n`);
@@ -55,12 +52,12 @@ Next, in another terminal (the keys below are this devnet's public test keys and
   export OPG_RPC_URL=${devnet.url} OPG_ADDRESSES=${addressesDir}
 
   # 1. the operator (account #2) stakes with a signing key and serves the Iris model
-  export OPG_PRIVATE_KEY=${testKey(2)} OPG_SIGNER_KEY=${signerKey}
+  export OPG_PRIVATE_KEY=${testAccountKey(2)} OPG_SIGNER_KEY=${signerKey}
   npx opg operator register --signer ${privateKeyToAccount(signerKey).address} --payout ${operator} --stake 1000
   npx opg operator serve --model ${devnet.irisModelId} --model-file ${modelFile} --health-port 9464
 
   # 2. the requester (account #3, 100 OPG prepaid) asks, in a third terminal (same OPG_RPC_URL, OPG_ADDRESSES)
-  export OPG_PRIVATE_KEY=${testKey(3)}
+  export OPG_PRIVATE_KEY=${testAccountKey(3)}
   npx opg request --model ${devnet.irisModelId} --input 5.1,3.5,1.4,0.2
   npx opg request --model ${devnet.irisModelId} --input 6.3,3.3,6,2.5 --mode zk
 

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre from "hardhat";
 import { createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
+import { testAccountKey } from "../../src/devnet/accounts.js";
 import { deployLocalSystem } from "../../src/devnet/deploy.js";
 import { irisRegistration } from "../../src/devnet/iris.js";
 import { readAddresses, type ProtocolAddresses } from "../../src/sdk/addresses.js";
@@ -17,13 +18,8 @@ import { createOpgClient, type OpgClient } from "../../src/sdk/client.js";
 
 export const OPG = 10n ** 18n;
 export const MODEL_FEE = 2n * OPG;
-const MNEMONIC = "test test test test test test test test test test test junk";
 /** Hardhat's well-known test keys (public: never use them elsewhere). */
-export const accountKey = (i: number): Hex => {
-  const key = mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey;
-  if (key === null) throw new Error("no key");
-  return `0x${Buffer.from(key).toString("hex")}`;
-};
+export const accountKey = testAccountKey;
 export const OPERATOR_SIGNING_KEY: Hex = `0x${"ab".repeat(32)}`;
 
 export interface TestChain {
