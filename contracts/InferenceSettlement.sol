@@ -6,73 +6,77 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
-import {IInferenceProofVerifier} from "./interfaces/IInferenceProofVerifier.sol";
 import {IInferenceSettlement} from "./interfaces/IInferenceSettlement.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorRegistry} from "./interfaces/IOperatorRegistry.sol";
+import {IVerificationMode} from "./interfaces/IVerificationMode.sol";
 import {ProtocolLimits} from "./libraries/ProtocolLimits.sol";
-import {VerificationModes} from "./libraries/VerificationModes.sol";
+import {Mode, ModeSet} from "./types/Mode.sol";
+import {ModelId} from "./types/ModelId.sol";
 
-/// @title Inference settlement
-/// @notice OPG escrow for inference requests and settlement of verified results.
-/// @dev Storage per request is one slot: the hash of its `Request` while pending, then a small status
-/// sentinel. Fulfilment and refund re-post the request as calldata and are checked against that hash.
-/// Escrow conservation: `token.balanceOf(this) == Σ balances + Σ pending fees + protocolFees`.
-contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
+/// @title Inference settlement (the core)
+/// @notice OPG escrow for inference requests, the OPG ledger, the fee split, refunds and callbacks. Verification lives
+/// in mode contracts that governance binds, once, to mode bits: a request commits to one bit, and only the contract
+/// bound to it may settle the request. Adding a mode is deploying a contract and binding it; this contract never
+/// changes.
+/// @dev Storage per request is one slot: the request's hash with its last byte replaced by its status, so the
+/// commitment survives settlement (evidence about a settled request can still be checked against it). Fulfilment and
+/// refund re-post the request as calldata and are checked against that slot. Escrow conservation:
+/// `token.balanceOf(this) == totalOwed + swept-able excess`, `totalOwed == Σ balances + Σ pending fees + protocolFees`.
+contract InferenceSettlement is IInferenceSettlement, Ownable2Step {
     using SafeERC20 for IERC20;
 
-    /// @notice EIP-712 type of a signed result. The domain adds chain id and this contract's address.
-    bytes32 public constant RESULT_TYPEHASH = keccak256(
-        "InferenceResult(uint256 requestId,bytes32 modelId,bytes32 inputHash,bytes32 outputHash,address operator)"
-    );
     /// @notice Furthest a deadline may be from the block that opens the request.
-    uint64 public constant MAX_REQUEST_TTL = 30 days;
+    uint64 public constant MAX_REQUEST_TTL = ProtocolLimits.MAX_REQUEST_TTL;
     /// @notice Highest callback gas limit a request may ask for.
-    uint32 public constant MAX_CALLBACK_GAS = 2_500_000;
+    uint32 public constant MAX_CALLBACK_GAS = ProtocolLimits.MAX_CALLBACK_GAS;
     /// @dev Gas kept back across a callback for the call itself and the bookkeeping after it.
     uint256 private constant CALLBACK_GAS_RESERVE = 10_000;
+    /// @dev The commitment part of a request slot; the last byte holds the status.
+    uint256 private constant COMMITMENT_MASK = ~uint256(0xff);
+    /// @dev The number of mode bits.
+    uint256 private constant MODE_BITS = 8;
 
-    // Status sentinels stored in a request's slot once it is no longer pending. A keccak256 hash equal
-    // to one of these small numbers is not a practical possibility.
-    bytes32 private constant FULFILLED = bytes32(uint256(RequestStatus.Fulfilled));
-    bytes32 private constant CALLBACK_FAILED = bytes32(uint256(RequestStatus.FulfilledCallbackFailed));
-    bytes32 private constant REFUNDED = bytes32(uint256(RequestStatus.Refunded));
+    /// @notice A bound mode bit: its live contract (zero once retired) and the protocol fees accrued through it.
+    struct ModeRecord {
+        address modeContract;
+        uint96 protocolFees;
+    }
 
-    /// @notice The OPG token.
+    /// @inheritdoc IInferenceSettlement
     IERC20 public immutable token;
-    /// @notice The model registry.
+    /// @inheritdoc IInferenceSettlement
     IModelRegistry public immutable models;
-    /// @notice The operator registry (this contract must be bound there as the slasher).
+    /// @inheritdoc IInferenceSettlement
     IOperatorRegistry public immutable operators;
 
     // One slot, read (and the id bumped) by every `open*`.
-    /// @notice Receives collected protocol fees.
+    /// @inheritdoc IInferenceSettlement
     address public treasury;
-    /// @notice Protocol share of each fee, in basis points, for requests opened from now on.
+    /// @inheritdoc IInferenceSettlement
     uint16 public protocolFeeBps;
-    /// @notice Id the next request gets.
+    /// @inheritdoc IInferenceSettlement
     uint64 public nextRequestId = 1;
+    /// @dev Every mode bit ever bound (bits are never re-bound).
+    ModeSet private _boundModes;
+    /// @inheritdoc IInferenceSettlement
+    ModeSet public openModes;
 
-    // One slot, read only when slashing.
-    /// @notice Stake taken from an operator proven to have equivocated.
-    uint96 public equivocationPenalty;
-    /// @notice Share of a slash credited to whoever reported it, in basis points.
-    uint16 public reporterRewardBps;
-
-    /// @notice Protocol fees and slashed stake accrued, not yet sent to the treasury.
-    uint256 public protocolFees;
+    /// @inheritdoc IInferenceSettlement
+    uint256 public totalOwed;
     /// @inheritdoc IInferenceSettlement
     mapping(address account => uint256) public balances;
 
+    mapping(Mode mode => ModeRecord) private _modes;
+    mapping(address modeContract => Mode) private _modeOf;
+    mapping(address account => mapping(Mode mode => uint256)) private _modeAllowances;
     mapping(uint256 requestId => bytes32) private _requests;
-    mapping(bytes32 evidenceKey => bool) private _evidenceUsed;
 
     /// @param token_ The OPG token.
     /// @param models_ The model registry.
-    /// @param operators_ The operator registry.
+    /// @param operators_ The operator registry (this contract must be bound there as the slasher).
     /// @param governance The owner (governance).
     /// @param treasury_ Receives protocol fees.
     /// @param protocolFeeBps_ Initial protocol fee.
@@ -83,12 +87,21 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         address governance,
         address treasury_,
         uint16 protocolFeeBps_
-    ) EIP712("OPG Inference Settlement", "1") Ownable(governance) {
+    ) Ownable(governance) {
+        if (address(token_) == address(0) || address(models_) == address(0) || address(operators_) == address(0)) {
+            revert ZeroAddress();
+        }
         token = token_;
         models = models_;
         operators = operators_;
         _setTreasury(treasury_);
         _setProtocolFee(protocolFeeBps_);
+    }
+
+    /// @dev Restricts a hook to live mode contracts and returns the caller's mode.
+    function _liveModeOf(address caller) private view returns (Mode mode) {
+        mode = _modeOf[caller];
+        if (_modes[mode].modeContract != caller) revert NotModeContract(caller);
     }
 
     // ---------------------------------------------------------------- ledger
@@ -112,14 +125,25 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
     /// @inheritdoc IInferenceSettlement
     function withdraw(address to, uint256 amount) external {
         if (to == address(0)) revert ZeroAddress();
-        if (amount == 0) revert InvalidAmount();
-        uint256 available = balances[msg.sender];
-        if (available < amount) revert InsufficientBalance(available, amount);
-        unchecked {
-            balances[msg.sender] = available - amount;
-        }
+        _debit(msg.sender, amount);
+        totalOwed -= amount;
         emit Withdrawn(msg.sender, to, amount);
         token.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IInferenceSettlement
+    function transferBalance(address to, uint256 amount) external {
+        if (to == address(0)) revert ZeroAddress();
+        _debit(msg.sender, amount);
+        balances[to] += amount;
+        emit BalanceTransferred(msg.sender, to, amount);
+    }
+
+    /// @inheritdoc IInferenceSettlement
+    function approveMode(Mode mode, uint256 amount) external {
+        if (!mode.isSingle()) revert InvalidMode(mode);
+        _modeAllowances[msg.sender][mode] = amount;
+        emit ModeAllowanceSet(msg.sender, mode, amount);
     }
 
     // ---------------------------------------------------------------- requests
@@ -139,7 +163,7 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
     function openRequestWithTransfer(RequestParams calldata params) external returns (uint256 requestId) {
         uint96 fee;
         (requestId, fee) = _open(params);
-        if (fee != 0) token.safeTransferFrom(msg.sender, address(this), fee);
+        if (fee != 0) _pullFee(fee);
     }
 
     /// @inheritdoc IInferenceSettlement
@@ -150,35 +174,47 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         uint96 fee;
         (requestId, fee) = _open(params);
         _tryPermit(permit);
-        if (fee != 0) token.safeTransferFrom(msg.sender, address(this), fee);
+        if (fee != 0) _pullFee(fee);
     }
 
     /// @inheritdoc IInferenceSettlement
-    function fulfillSigned(
+    function refund(Request calldata request, uint256 requestId) external {
+        bytes32 stored = _checkPending(request, requestId);
+        if (block.timestamp <= request.deadline && !_isRevoked(request.modelId) && openModes.contains(request.mode))
+            revert RequestNotExpired(requestId, request.deadline);
+        _requests[requestId] = _withStatus(stored, RequestStatus.Refunded);
+        uint256 fee = request.fee;
+        if (fee != 0) balances[request.requester] += fee;
+        emit RequestRefunded(requestId, request.requester, fee);
+    }
+
+    // ---------------------------------------------------------------- mode hooks
+
+    /// @inheritdoc IInferenceSettlement
+    function settle(
         Request calldata request,
         uint256 requestId,
         Result calldata result,
-        bytes calldata signature
+        address payout,
+        address signer
     ) external {
-        _checkFulfillable(request, requestId, result.operator, VerificationModes.SIGNATURE);
+        ModeRecord storage record = _modes[request.mode];
+        if (record.modeContract != msg.sender) revert WrongMode(requestId, request.mode, msg.sender);
+        bytes32 stored = _checkPending(request, requestId);
+        if (block.timestamp > request.deadline) revert RequestExpired(requestId, request.deadline);
+        if (request.operator != address(0) && request.operator != result.operator) {
+            revert OperatorNotAssigned(requestId, request.operator);
+        }
+        if (payout == address(0)) revert ZeroAddress();
         if (result.output.length != 0) {
             bytes32 computed = keccak256(result.output);
             if (computed != result.outputHash) revert OutputHashMismatch(result.outputHash, computed);
         }
-        if (models.statusOf(request.modelId) == IModelRegistry.ModelStatus.Revoked) {
-            revert ModelRevoked(request.modelId);
-        }
-        bytes32 digest = _resultDigest(
-            requestId,
-            request.modelId,
-            request.inputHash,
-            result.outputHash,
-            result.operator
-        );
-        address signer = _recover(digest, signature);
-        address payout = operators.payoutFor(result.operator, signer);
-        _settle(
-            request,
+        if (_isRevoked(request.modelId)) revert ModelRevoked(request.modelId);
+
+        _requests[requestId] = _withStatus(stored, RequestStatus.Fulfilled);
+        if (request.fee != 0) _splitFee(record, request, payout);
+        emit RequestFulfilled(
             requestId,
             result.operator,
             payout,
@@ -187,100 +223,134 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
             result.output,
             result.outputUri
         );
+
+        address callback = request.callback;
+        if (callback != address(0)) {
+            bytes memory payload = abi.encodeCall(
+                IInferenceConsumer.onInferenceResult,
+                (requestId, request.modelId, request.inputHash, result.outputHash, result.output)
+            );
+            if (!_callWithExactGas(callback, request.callbackGasLimit, payload)) {
+                _requests[requestId] = _withStatus(stored, RequestStatus.FulfilledCallbackFailed);
+                emit CallbackFailed(requestId);
+            }
+        }
     }
 
     /// @inheritdoc IInferenceSettlement
-    function fulfillZk(Request calldata request, uint256 requestId, uint256 output, ZkProof calldata proof) external {
-        _checkFulfillable(request, requestId, msg.sender, VerificationModes.ZK);
-        (IModelRegistry.ModelStatus status, bytes32 zkCommitment, address verifier) = models.zkBindingOf(
-            request.modelId
-        );
-        if (status == IModelRegistry.ModelStatus.Revoked) revert ModelRevoked(request.modelId);
-        // The registry keeps the commitment, and `_open` the input hash, inside the field; the output is ours to check.
-        if (output >= ProtocolLimits.SNARK_SCALAR_FIELD) revert PublicSignalOutOfField(0, output);
-        uint256[4] memory signals = [
-            output,
-            uint256(zkCommitment),
-            uint256(request.inputHash),
-            _zkBinding(requestId, msg.sender)
-        ];
-        if (!IInferenceProofVerifier(verifier).verifyProof(proof.a, proof.b, proof.c, signals)) revert InvalidProof();
-        bytes memory outputBytes = abi.encode(output);
-        _settle(request, requestId, msg.sender, msg.sender, address(0), keccak256(outputBytes), outputBytes, "");
+    function pull(address payer, uint256 amount) external {
+        Mode mode = _liveModeOf(msg.sender);
+        uint256 allowance = _modeAllowances[payer][mode];
+        if (allowance < amount) revert InsufficientModeAllowance(allowance, amount);
+        _debit(payer, amount);
+        if (allowance != type(uint256).max) _modeAllowances[payer][mode] = allowance - amount;
+        balances[msg.sender] += amount;
+        emit BalanceTransferred(payer, msg.sender, amount);
     }
 
     /// @inheritdoc IInferenceSettlement
-    function refund(Request calldata request, uint256 requestId) external {
-        _checkPending(request, requestId);
-        if (
-            block.timestamp <= request.deadline &&
-            models.statusOf(request.modelId) != IModelRegistry.ModelStatus.Revoked
-        ) revert RequestNotExpired(requestId, request.deadline);
-        _requests[requestId] = REFUNDED;
-        uint256 fee = request.fee;
-        if (fee != 0) balances[request.requester] += fee;
-        emit RequestRefunded(requestId, request.requester, fee);
+    function payFee(uint256 fee, address modelOwner, uint16 royaltyBps, address payout) external {
+        Mode mode = _liveModeOf(msg.sender);
+        if (royaltyBps > ProtocolLimits.MAX_ROYALTY_BPS) revert InvalidBps(royaltyBps);
+        if (payout == address(0) || (royaltyBps != 0 && modelOwner == address(0))) revert ZeroAddress();
+        _debit(msg.sender, fee);
+        uint256 royalty = (fee * royaltyBps) / ProtocolLimits.BPS;
+        uint256 protocolCut = (fee * protocolFeeBps) / ProtocolLimits.BPS;
+        if (royalty != 0) balances[modelOwner] += royalty;
+        if (protocolCut != 0) _modes[mode].protocolFees += SafeCast.toUint96(protocolCut);
+        balances[payout] += fee - royalty - protocolCut;
+        emit FeePaid(mode, payout, modelOwner, fee, royalty);
     }
 
-    // ---------------------------------------------------------------- slashing
-
     /// @inheritdoc IInferenceSettlement
-    function reportEquivocation(
-        uint256 requestId,
+    function slash(
         address operator,
-        ResultClaim calldata a,
-        bytes calldata signatureA,
-        ResultClaim calldata b,
-        bytes calldata signatureB
-    ) external {
-        bytes32 digestA = _resultDigest(requestId, a.modelId, a.inputHash, a.outputHash, operator);
-        bytes32 digestB = _resultDigest(requestId, b.modelId, b.inputHash, b.outputHash, operator);
-        if (digestA == digestB) revert NotEquivocation();
-        _checkEvidence(digestA, signatureA, operator);
-        _checkEvidence(digestB, signatureB, operator);
-        bytes32 key = keccak256(abi.encode(requestId, operator));
-        if (_evidenceUsed[key]) revert EvidenceAlreadyUsed(requestId, operator);
-        _evidenceUsed[key] = true;
-
-        uint256 slashed = operators.slash(operator, equivocationPenalty, address(this));
-        uint256 reward = (slashed * reporterRewardBps) / ProtocolLimits.BPS;
-        if (reward != 0) balances[msg.sender] += reward;
-        protocolFees += slashed - reward;
-        emit EquivocationSlashed(operator, requestId, msg.sender, slashed, reward);
+        uint256 amount,
+        address beneficiary,
+        uint16 rewardBps
+    ) external returns (uint256 slashed) {
+        Mode mode = _liveModeOf(msg.sender);
+        if (rewardBps > ProtocolLimits.BPS) revert InvalidBps(rewardBps);
+        if (beneficiary == address(0) && rewardBps != 0) revert ZeroAddress();
+        // The registry and the token are this deployment's own, fixed contracts: the call cannot re-enter.
+        slashed = operators.slash(operator, amount, address(this));
+        uint256 reward = (slashed * rewardBps) / ProtocolLimits.BPS;
+        if (reward != 0) balances[beneficiary] += reward;
+        _modes[mode].protocolFees += SafeCast.toUint96(slashed - reward);
+        totalOwed += slashed;
+        emit OperatorSlashed(mode, operator, beneficiary, slashed, reward);
     }
 
     // ---------------------------------------------------------------- protocol
 
     /// @inheritdoc IInferenceSettlement
     function collectProtocolFees() external {
-        uint256 amount = protocolFees;
+        uint256 amount;
+        uint8 bound = ModeSet.unwrap(_boundModes);
+        for (uint256 i; i < MODE_BITS; ++i) {
+            if (bound & (1 << i) == 0) continue;
+            ModeRecord storage record = _modes[Mode.wrap(uint8(1 << i))];
+            uint256 fees = record.protocolFees;
+            if (fees != 0) {
+                amount += fees;
+                record.protocolFees = 0;
+            }
+        }
         if (amount == 0) revert NothingToCollect();
-        protocolFees = 0;
+        totalOwed -= amount;
         address to = treasury;
         emit ProtocolFeesCollected(to, amount);
         token.safeTransfer(to, amount);
     }
 
-    /// @notice Set the protocol fee for requests opened from now on (pending requests keep theirs).
+    /// @inheritdoc IInferenceSettlement
+    function bindMode(Mode mode, address target) external onlyOwner {
+        if (!mode.isSingle()) revert InvalidMode(mode);
+        if (target == address(0)) revert ZeroAddress();
+        if (_boundModes.contains(mode)) revert ModeAlreadyBound(mode);
+        if (!_declares(target, mode) || _modeOf[target] != Mode.wrap(0)) revert ModeContractMismatch(target, mode);
+        _modes[mode].modeContract = target;
+        _modeOf[target] = mode;
+        _boundModes = _boundModes.with(mode);
+        openModes = openModes.with(mode);
+        emit ModeBound(mode, target);
+    }
+
+    /// @inheritdoc IInferenceSettlement
+    function retireMode(Mode mode) external onlyOwner {
+        address retired = _modes[mode].modeContract;
+        if (retired == address(0)) revert ModeNotOpen(mode);
+        _modes[mode].modeContract = address(0);
+        openModes = openModes.without(mode);
+        emit ModeRetired(mode, retired);
+    }
+
+    /// @inheritdoc IInferenceSettlement
+    function sweep(IERC20 asset, address to) external onlyOwner {
+        if (to == address(0)) revert ZeroAddress();
+        uint256 held = asset.balanceOf(address(this));
+        uint256 amount = held;
+        if (address(asset) == address(token)) {
+            uint256 owed = totalOwed;
+            amount = held > owed ? held - owed : 0;
+        }
+        if (amount == 0) revert NothingToSweep(asset);
+        emit Swept(asset, to, amount);
+        asset.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IInferenceSettlement
     function setProtocolFee(uint16 protocolFeeBps_) external onlyOwner {
         _setProtocolFee(protocolFeeBps_);
     }
 
-    /// @notice Set the treasury that collected protocol fees go to.
+    /// @inheritdoc IInferenceSettlement
     function setTreasury(address treasury_) external onlyOwner {
         _setTreasury(treasury_);
     }
 
-    /// @notice Set the equivocation penalty and the reporter's share of it.
-    function setSlashParams(uint96 penalty, uint16 rewardBps) external onlyOwner {
-        if (rewardBps > ProtocolLimits.BPS) revert RewardTooHigh(rewardBps);
-        equivocationPenalty = penalty;
-        reporterRewardBps = rewardBps;
-        emit SlashParamsSet(penalty, rewardBps);
-    }
-
-    /// @notice Disabled: governance can be handed over (in two steps) but never dropped, so the treasury, the fee
-    /// and the slashing parameters stay adjustable.
+    /// @notice Disabled: governance can be handed over (in two steps) but never dropped, so the treasury, the fee and
+    /// the modes stay adjustable.
     function renounceOwnership() public pure override {
         revert RenounceDisabled();
     }
@@ -288,19 +358,25 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IInferenceSettlement
-    function resultDigest(
-        uint256 requestId,
-        bytes32 modelId,
-        bytes32 inputHash,
-        bytes32 outputHash,
-        address operator
-    ) external view returns (bytes32) {
-        return _resultDigest(requestId, modelId, inputHash, outputHash, operator);
+    function modeContract(Mode mode) external view returns (address) {
+        return _modes[mode].modeContract;
     }
 
     /// @inheritdoc IInferenceSettlement
-    function zkBinding(uint256 requestId, address submitter) external pure returns (uint256) {
-        return _zkBinding(requestId, submitter);
+    function modeAllowance(address account, Mode mode) external view returns (uint256) {
+        return _modeAllowances[account][mode];
+    }
+
+    /// @inheritdoc IInferenceSettlement
+    function protocolFees() external view returns (uint256 amount) {
+        for (uint256 i; i < MODE_BITS; ++i) amount += _modes[Mode.wrap(uint8(1 << i))].protocolFees;
+    }
+
+    /// @notice Protocol fees accrued through one mode and not yet collected.
+    /// @param mode The mode bit.
+    /// @return The amount.
+    function protocolFeesOf(Mode mode) external view returns (uint256) {
+        return _modes[mode].protocolFees;
     }
 
     /// @inheritdoc IInferenceSettlement
@@ -309,19 +385,22 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IInferenceSettlement
-    function hashRequest(Request calldata request) external pure returns (bytes32) {
-        return keccak256(abi.encode(request));
+    function isCommitted(uint256 requestId, bytes32 requestHash) external view returns (bool) {
+        bytes32 stored = _requests[requestId];
+        return stored != 0 && uint256(stored) & COMMITMENT_MASK == uint256(requestHash) & COMMITMENT_MASK;
     }
 
-    /// @notice The EIP-712 domain separator results are signed under.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
+    /// @inheritdoc IInferenceSettlement
+    function hashRequest(Request calldata request) external pure returns (bytes32) {
+        return keccak256(abi.encode(request));
     }
 
     // ---------------------------------------------------------------- internals
 
     function _open(RequestParams calldata p) private returns (uint256 requestId, uint96 fee) {
-        if (!VerificationModes.isSingle(p.mode)) revert InvalidMode(p.mode);
+        Mode mode = p.mode;
+        if (!mode.isSingle()) revert InvalidMode(mode);
+        if (!openModes.contains(mode)) revert ModeNotOpen(mode);
         uint64 latest = uint64(block.timestamp) + MAX_REQUEST_TTL;
         if (p.deadline <= block.timestamp || p.deadline > latest) revert InvalidDeadline(p.deadline, latest);
         if (
@@ -332,15 +411,16 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
 
         address modelOwner;
         uint16 royaltyBps;
-        (modelOwner, fee, royaltyBps) = models.requestTerms(p.modelId, msg.sender, p.mode);
+        (modelOwner, fee, royaltyBps) = models.requestTerms(p.modelId, msg.sender, mode, p.inputHash);
         if (fee > p.maxFee) revert FeeAboveMax(fee, p.maxFee);
-        if (p.mode == VerificationModes.ZK && uint256(p.inputHash) >= ProtocolLimits.SNARK_SCALAR_FIELD) {
-            revert InputNotInField(p.inputHash);
-        }
 
         uint16 protocolBps = protocolFeeBps;
         requestId = nextRequestId;
-        nextRequestId = uint64(requestId + 1);
+        // Ids never wrap: the last one is 2⁶⁴ − 2, after which opening reverts.
+        if (requestId == type(uint64).max) revert RequestIdsExhausted();
+        unchecked {
+            nextRequestId = uint64(requestId + 1);
+        }
 
         Request memory request = Request({
             requester: msg.sender,
@@ -348,7 +428,7 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
             modelOwner: modelOwner,
             royaltyBps: royaltyBps,
             protocolFeeBps: protocolBps,
-            mode: p.mode,
+            mode: mode,
             deadline: p.deadline,
             modelId: p.modelId,
             inputHash: p.inputHash,
@@ -356,68 +436,51 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
             callback: p.callback,
             callbackGasLimit: p.callbackGasLimit
         });
-        _requests[requestId] = keccak256(abi.encode(request));
+        _requests[requestId] = _withStatus(keccak256(abi.encode(request)), RequestStatus.Pending);
         emit RequestOpened(requestId, msg.sender, p.modelId, request, p.inputUri);
     }
 
-    /// @dev Checks shared by every verification mode before its own proof check.
-    function _checkFulfillable(Request calldata request, uint256 requestId, address operator, uint8 mode) private view {
-        _checkPending(request, requestId);
-        if (block.timestamp > request.deadline) revert RequestExpired(requestId, request.deadline);
-        if (request.mode != mode) revert WrongMode(requestId, request.mode);
-        if (request.operator != address(0) && request.operator != operator) {
-            revert OperatorNotAssigned(requestId, request.operator);
-        }
-    }
-
-    function _checkPending(Request calldata request, uint256 requestId) private view {
-        bytes32 stored = _requests[requestId];
-        RequestStatus status = _statusOf(stored);
-        if (status != RequestStatus.Pending) revert RequestNotPending(requestId, status);
-        if (stored != _hashCalldataRequest(request)) revert RequestMismatch(requestId);
-    }
-
-    /// @dev Effects of a verified result, identical for every mode: mark settled, split the fee into ledger
-    /// credits, emit, then deliver to the callback.
-    function _settle(
-        Request calldata request,
-        uint256 requestId,
-        address operator,
-        address payout,
-        address signer,
-        bytes32 outputHash,
-        bytes memory output,
-        string memory outputUri
-    ) private {
-        _requests[requestId] = FULFILLED;
+    /// @dev Credit a settled request's fee: royalty to the model owner, protocol share to the mode's protocol fees, the
+    /// rest to the payout. Royalty and protocol caps sum to 100%, so the remainder (which takes any rounding dust) is
+    /// never negative, and the three always sum to the fee.
+    function _splitFee(ModeRecord storage record, Request calldata request, address payout) private {
         uint256 fee = request.fee;
-        if (fee != 0) {
-            uint256 royalty = (fee * request.royaltyBps) / ProtocolLimits.BPS;
-            uint256 protocolCut = (fee * request.protocolFeeBps) / ProtocolLimits.BPS;
-            if (royalty != 0) balances[request.modelOwner] += royalty;
-            if (protocolCut != 0) protocolFees += protocolCut;
-            // Royalty and protocol caps sum to 100%, so the remainder (which takes any rounding dust)
-            // is never negative.
-            balances[payout] += fee - royalty - protocolCut;
-        }
-        emit RequestFulfilled(requestId, operator, payout, signer, outputHash, output, outputUri);
+        uint256 royalty = (fee * request.royaltyBps) / ProtocolLimits.BPS;
+        uint256 protocolCut = (fee * request.protocolFeeBps) / ProtocolLimits.BPS;
+        if (royalty != 0) balances[request.modelOwner] += royalty;
+        if (protocolCut != 0) record.protocolFees += uint96(protocolCut); // at most the fee, a uint96
+        balances[payout] += fee - royalty - protocolCut;
+    }
 
-        address callback = request.callback;
-        if (callback != address(0)) {
-            bytes memory payload = abi.encodeCall(
-                IInferenceConsumer.onInferenceResult,
-                (requestId, request.modelId, request.inputHash, outputHash, output)
-            );
-            if (!_callWithExactGas(callback, request.callbackGasLimit, payload)) {
-                _requests[requestId] = CALLBACK_FAILED;
-                emit CallbackFailed(requestId);
-            }
+    /// @dev The stored slot, after checking the request is pending and the calldata is what was committed.
+    function _checkPending(Request calldata request, uint256 requestId) private view returns (bytes32 stored) {
+        stored = _requests[requestId];
+        if (stored != _withStatus(_hashCalldataRequest(request), RequestStatus.Pending)) {
+            RequestStatus status = _statusOf(stored);
+            if (status != RequestStatus.Pending) revert RequestNotPending(requestId, status);
+            revert RequestMismatch(requestId);
         }
     }
 
-    /// @dev Calls `target` with exactly `gasLimit` gas and ignores any return data (no return bomb).
-    /// Reverts when the transaction cannot give the callee its full limit, so a fulfiller cannot make a
-    /// callback fail on purpose by sending too little gas (EIP-150 forwards at most 63/64).
+    /// @dev `models.statusOf(modelId) == Revoked`, as a bare static call: the registry is this deployment's own.
+    function _isRevoked(ModelId modelId) private view returns (bool revoked) {
+        IModelRegistry registry = models;
+        bytes4 selector = IModelRegistry.statusOf.selector;
+        uint256 revokedStatus = uint256(IModelRegistry.ModelStatus.Revoked);
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            mstore(0x04, modelId)
+            if iszero(staticcall(gas(), registry, 0x00, 0x24, 0x00, 0x20)) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            revoked := eq(mload(0x00), revokedStatus)
+        }
+    }
+
+    /// @dev Calls `target` with exactly `gasLimit` gas and ignores any return data (no return bomb). Reverts when the
+    /// transaction cannot give the callee its full limit, so a fulfiller cannot make a callback fail on purpose by
+    /// sending too little gas (EIP-150 forwards at most 63/64).
     function _callWithExactGas(address target, uint256 gasLimit, bytes memory payload) private returns (bool ok) {
         if (target.code.length == 0) return false;
         uint256 available = gasleft();
@@ -428,44 +491,31 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         }
     }
 
-    function _checkEvidence(bytes32 digest, bytes calldata signature, address operator) private view {
-        address signer = _recover(digest, signature);
-        if (operators.operatorOfSigner(signer) != operator) revert InvalidEvidence(signer);
-    }
-
-    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
-        ECDSA.RecoverError recoverError;
-        (signer, recoverError, ) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (recoverError != ECDSA.RecoverError.NoError) revert InvalidSignature();
-    }
-
-    function _resultDigest(
-        uint256 requestId,
-        bytes32 modelId,
-        bytes32 inputHash,
-        bytes32 outputHash,
-        address operator
-    ) private view returns (bytes32) {
-        return
-            _hashTypedDataV4(
-                keccak256(abi.encode(RESULT_TYPEHASH, requestId, modelId, inputHash, outputHash, operator))
-            );
-    }
-
-    function _zkBinding(uint256 requestId, address submitter) private pure returns (uint256) {
-        return uint256(keccak256(abi.encode(requestId, submitter))) >> 3;
-    }
-
     function _deposit(address account, uint256 amount) private {
         if (account == address(0)) revert ZeroAddress();
         if (amount == 0) revert InvalidAmount();
         balances[account] += amount;
+        totalOwed += amount;
         emit Deposited(account, msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @dev A permit that fails (typically because someone front-ran it with the same signature) is
-    /// ignored: the following `transferFrom` succeeds if the allowance is there and reverts if not.
+    function _debit(address account, uint256 amount) private {
+        if (amount == 0) revert InvalidAmount();
+        uint256 available = balances[account];
+        if (available < amount) revert InsufficientBalance(available, amount);
+        unchecked {
+            balances[account] = available - amount;
+        }
+    }
+
+    function _pullFee(uint256 fee) private {
+        totalOwed += fee;
+        token.safeTransferFrom(msg.sender, address(this), fee);
+    }
+
+    /// @dev A permit that fails (typically because someone front-ran it with the same signature) is ignored: the
+    /// following `transferFrom` succeeds if the allowance is there and reverts if not.
     function _tryPermit(Permit calldata permit) private {
         try
             IERC20Permit(address(token)).permit(
@@ -480,8 +530,23 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         {} catch {} // solhint-disable-line no-empty-blocks
     }
 
-    /// @dev `keccak256(abi.encode(request))` without re-encoding: a `Request` is static, so its calldata is
-    /// already its ABI encoding (12 words). Non-canonical calldata simply fails to match the commitment.
+    /// @dev Whether `target` declares `mode` and this settlement (false for code-less or non-conforming targets).
+    function _declares(address target, Mode mode) private view returns (bool) {
+        if (target.code.length == 0) return false;
+        try IVerificationMode(target).mode() returns (Mode declared) {
+            if (declared != mode) return false;
+        } catch {
+            return false;
+        }
+        try IVerificationMode(target).settlement() returns (IInferenceSettlement declared) {
+            return address(declared) == address(this);
+        } catch {
+            return false;
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(request))` without re-encoding: a `Request` is static, so its calldata is already its
+    /// ABI encoding (12 words). Non-canonical calldata simply fails to match the commitment.
     function _hashCalldataRequest(Request calldata request) private pure returns (bytes32 hash) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
@@ -490,11 +555,13 @@ contract InferenceSettlement is IInferenceSettlement, EIP712, Ownable2Step {
         }
     }
 
+    function _withStatus(bytes32 commitment, RequestStatus status) private pure returns (bytes32) {
+        return bytes32((uint256(commitment) & COMMITMENT_MASK) | uint256(status));
+    }
+
     function _statusOf(bytes32 stored) private pure returns (RequestStatus) {
-        uint256 value = uint256(stored);
-        if (value == 0) return RequestStatus.None;
-        if (value <= uint256(RequestStatus.Refunded)) return RequestStatus(value);
-        return RequestStatus.Pending;
+        if (stored == 0) return RequestStatus.None;
+        return RequestStatus(uint8(uint256(stored)));
     }
 
     function _setProtocolFee(uint16 protocolFeeBps_) private {

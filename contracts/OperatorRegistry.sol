@@ -5,19 +5,27 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IInferenceSettlement} from "./interfaces/IInferenceSettlement.sol";
 import {IOperatorRegistry} from "./interfaces/IOperatorRegistry.sol";
+import {ProtocolLimits} from "./libraries/ProtocolLimits.sol";
 
 /// @title Operator registry
 /// @notice Staked operators and their signing keys. Governance (the owner) sets the minimum stake and
 /// the unbonding delay; the settlement contract, bound once, is the only account that can slash.
-/// @dev Token conservation: `token.balanceOf(this) == Σ (stake + unbonding)` over all operators.
-contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
+/// @dev Token conservation: `token.balanceOf(this) == Σ (stake + unbonding)` over all operators. A signing key is
+/// registered only with its own signature over `SignerBinding(operator, signer)` under this registry's EIP-712 domain
+/// (chain id and address), so nobody can claim a key they do not hold, and a key's owner cannot be front-run out of it.
+contract OperatorRegistry is IOperatorRegistry, EIP712, Ownable2Step {
     using SafeERC20 for IERC20;
 
     /// @notice Longest unbonding delay governance can set.
-    uint64 public constant MAX_UNBONDING_DELAY = 90 days;
+    uint64 public constant MAX_UNBONDING_DELAY = ProtocolLimits.MAX_UNBONDING_DELAY;
+    /// @notice EIP-712 type a signing key signs to prove possession.
+    bytes32 public constant SIGNER_BINDING_TYPEHASH = keccak256("SignerBinding(address operator,address signer)");
 
-    /// @notice The OPG token operators stake.
+    /// @inheritdoc IOperatorRegistry
     IERC20 public immutable token;
 
     /// @notice The settlement contract: the only slasher. Shares a slot with the minimum stake, which is
@@ -28,14 +36,19 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
     uint64 public unbondingDelay;
 
     mapping(address operator => Operator) private _operators;
-    /// @inheritdoc IOperatorRegistry
-    mapping(address signer => address operator) public operatorOfSigner;
+    mapping(address signer => SignerRecord) private _signers;
 
     /// @param token_ The OPG token.
     /// @param governance The owner (governance).
     /// @param minStake_ Minimum active stake to serve.
     /// @param unbondingDelay_ Delay before unbonded stake can be withdrawn.
-    constructor(IERC20 token_, address governance, uint256 minStake_, uint64 unbondingDelay_) Ownable(governance) {
+    constructor(
+        IERC20 token_,
+        address governance,
+        uint256 minStake_,
+        uint64 unbondingDelay_
+    ) EIP712("OPG Operator Registry", "1") Ownable(governance) {
+        if (address(token_) == address(0)) revert ZeroAddress();
         token = token_;
         _setMinStake(minStake_);
         _setUnbondingDelay(unbondingDelay_);
@@ -48,11 +61,11 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IOperatorRegistry
-    function register(address signer, address payout, uint256 amount) external {
+    function register(address signer, address payout, uint256 amount, bytes calldata signerProof) external {
         Operator storage op = _operators[msg.sender];
         if (op.signer != address(0)) revert AlreadyRegistered(msg.sender);
         if (signer == address(0) || payout == address(0)) revert ZeroAddress();
-        _claimSigner(signer);
+        _claimSigner(signer, signerProof);
         op.signer = signer;
         op.payout = payout;
         emit OperatorRegistered(msg.sender, signer, payout);
@@ -65,12 +78,20 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IOperatorRegistry
-    function rotateSigner(address newSigner) external {
+    function rotateSigner(address newSigner, bytes calldata signerProof) external {
         Operator storage op = _registered(msg.sender);
         if (newSigner == address(0)) revert ZeroAddress();
-        _claimSigner(newSigner);
+        _claimSigner(newSigner, signerProof);
         address oldSigner = op.signer;
         op.signer = newSigner;
+        // The old key stays mapped to this operator (it is never reused) but remembers its retirement: evidence it
+        // signed counts only for requests opened before now. Without a bound settlement no request exists yet.
+        SignerRecord storage retired = _signers[oldSigner];
+        retired.retiredAt = uint64(block.timestamp);
+        address settlement_ = settlement;
+        if (settlement_ != address(0)) {
+            retired.retiredAtRequest = IInferenceSettlement(settlement_).nextRequestId();
+        }
         emit SignerRotated(msg.sender, oldSigner, newSigner);
     }
 
@@ -169,6 +190,21 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IOperatorRegistry
+    function operatorOfSigner(address signer) external view returns (address) {
+        return _signers[signer].operator;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function signerRecord(address signer) external view returns (SignerRecord memory) {
+        return _signers[signer];
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function signerBindingDigest(address operator, address signer) external view returns (bytes32) {
+        return _signerBindingDigest(operator, signer);
+    }
+
+    /// @inheritdoc IOperatorRegistry
     function getOperator(address operator) external view returns (Operator memory) {
         return _operators[operator];
     }
@@ -193,9 +229,19 @@ contract OperatorRegistry is IOperatorRegistry, Ownable2Step {
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    function _claimSigner(address signer) private {
-        if (operatorOfSigner[signer] != address(0)) revert SignerAlreadyUsed(signer);
-        operatorOfSigner[signer] = msg.sender;
+    function _claimSigner(address signer, bytes calldata proof) private {
+        if (_signers[signer].operator != address(0)) revert SignerAlreadyUsed(signer);
+        (address recovered, ECDSA.RecoverError recoverError, ) = ECDSA.tryRecoverCalldata(
+            _signerBindingDigest(msg.sender, signer),
+            proof
+        );
+        if (recoverError != ECDSA.RecoverError.NoError) revert InvalidSignature();
+        if (recovered != signer) revert SignerProofInvalid(signer, recovered);
+        _signers[signer].operator = msg.sender;
+    }
+
+    function _signerBindingDigest(address operator, address signer) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(SIGNER_BINDING_TYPEHASH, operator, signer)));
     }
 
     function _registered(address operator) private view returns (Operator storage op) {

@@ -3,11 +3,12 @@ pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {InferenceSettlement} from "../InferenceSettlement.sol";
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceSettlement} from "../interfaces/IInferenceSettlement.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {VerificationModes} from "../libraries/VerificationModes.sol";
+import {ModelId} from "../types/ModelId.sol";
+import {Mode, ModeSet} from "../types/Mode.sol";
 
 /// @title Iris-gated allowlist (example consumer)
 /// @notice Admits an applicant when one trusted Iris model version, verified by settlement, classifies the
@@ -24,7 +25,7 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     struct Application {
         address applicant;
         uint96 fee;
-        uint8 mode;
+        Mode mode;
     }
 
     /// @notice Gas the callback receives, exactly. Measured in `test/example-consumer.test.ts`: about 43k for the
@@ -46,9 +47,9 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @notice The model registry (read for the current fee).
     IModelRegistry public immutable models;
     /// @notice The one model version whose classification is trusted.
-    bytes32 public immutable modelId;
-    /// @notice Verification modes an applicant may choose (a `VerificationModes` bit set).
-    uint8 public immutable acceptedModes;
+    ModelId public immutable modelId;
+    /// @notice Verification modes an applicant may choose (a set of `VerificationModes` bits).
+    ModeSet public immutable acceptedModes;
     /// @notice The class that admits an applicant.
     uint256 public immutable acceptedClass;
     /// @notice Seconds a request may stay unfulfilled before its fee can be reclaimed.
@@ -66,9 +67,9 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @notice No pending application has this request id.
     error UnknownApplication(uint256 requestId);
     /// @notice The result is for another model version than the trusted one.
-    error WrongModel(bytes32 expected, bytes32 actual);
+    error WrongModel(ModelId expected, ModelId actual);
     /// @notice The mode is not one this contract accepts.
-    error ModeNotAccepted(uint8 mode, uint8 accepted);
+    error ModeNotAccepted(Mode mode, ModeSet accepted);
     /// @notice The applicant already has a pending application.
     error ApplicationPending(address applicant, uint256 requestId);
     /// @notice The applicant is already admitted.
@@ -85,7 +86,7 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     event ApplicationSubmitted(
         uint256 indexed requestId,
         address indexed applicant,
-        uint8 mode,
+        Mode mode,
         bytes32 inputHash,
         uint256 fee
     );
@@ -108,25 +109,25 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @param requestTtl_ Seconds from application to the request's deadline.
     constructor(
         IInferenceSettlement settlement_,
-        bytes32 modelId_,
-        uint8 acceptedModes_,
+        ModelId modelId_,
+        ModeSet acceptedModes_,
         uint256 acceptedClass_,
         uint64 requestTtl_
     ) {
         if (address(settlement_) == address(0)) revert InvalidConfig();
-        InferenceSettlement concrete = InferenceSettlement(address(settlement_));
-        IModelRegistry models_ = concrete.models();
+        IModelRegistry models_ = settlement_.models();
         // Reverts for an unknown model id.
-        uint8 modelModes = models_.getModel(modelId_).modes;
+        uint8 modelModes = ModeSet.unwrap(models_.getModel(modelId_).modes);
+        uint8 accepted = ModeSet.unwrap(acceptedModes_);
         if (
-            !VerificationModes.isValidSet(acceptedModes_) ||
-            modelModes & acceptedModes_ != acceptedModes_ ||
+            accepted == 0 ||
+            modelModes & accepted != accepted ||
             acceptedClass_ >= NUM_CLASSES ||
             requestTtl_ == 0 ||
-            requestTtl_ > concrete.MAX_REQUEST_TTL()
+            requestTtl_ > settlement_.MAX_REQUEST_TTL()
         ) revert InvalidConfig();
         settlement = settlement_;
-        token = concrete.token();
+        token = settlement_.token();
         models = models_;
         modelId = modelId_;
         acceptedModes = acceptedModes_;
@@ -143,19 +144,17 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @return requestId The settlement request deciding this application.
     function submitApplication(
         bytes32 inputHash,
-        uint8 mode,
+        Mode mode,
         string calldata inputUri
     ) external returns (uint256 requestId) {
-        if (!VerificationModes.isSingle(mode) || mode & acceptedModes == 0) {
-            revert ModeNotAccepted(mode, acceptedModes);
-        }
+        if (!mode.isSingle() || !acceptedModes.contains(mode)) revert ModeNotAccepted(mode, acceptedModes);
         if (isAdmitted[msg.sender]) revert AlreadyAdmitted(msg.sender);
         uint256 pending = pendingRequestOf[msg.sender];
         if (pending != 0) revert ApplicationPending(msg.sender, pending);
 
         // The fee is read and paid in this transaction, so it cannot change in between; the request is opened
         // with `maxFee` equal to it. The applicant's tokens only pass through: settlement pulls exactly `fee`.
-        (, uint96 fee, ) = models.requestTerms(modelId, address(this), mode);
+        (, uint96 fee, ) = models.requestTerms(modelId, address(this), mode, inputHash);
         if (fee != 0) {
             token.safeTransferFrom(msg.sender, address(this), fee);
             token.forceApprove(address(settlement), fee);
@@ -184,7 +183,7 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @dev Reverts only for calls that are not ours to act on: a caller other than settlement, a request this
     /// contract did not open (anyone can name any callback), a model other than the trusted one. A known
     /// request with an unusable output is decided as a rejection rather than reverted, so it never lingers.
-    function onInferenceResult(uint256 requestId, bytes32 modelId_, bytes32, bytes32, bytes calldata output) external {
+    function onInferenceResult(uint256 requestId, ModelId modelId_, bytes32, bytes32, bytes calldata output) external {
         if (msg.sender != address(settlement)) revert NotSettlement(msg.sender);
         Application memory app = applications[requestId];
         if (app.applicant == address(0)) revert UnknownApplication(requestId);
@@ -238,7 +237,7 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @param mode The mode the result was verified in.
     /// @param output The output bytes as delivered to the callback.
     /// @return predicted The class index, or `NO_CLASS`.
-    function decodeClass(uint8 mode, bytes calldata output) external pure returns (uint256 predicted) {
+    function decodeClass(Mode mode, bytes calldata output) external pure returns (uint256 predicted) {
         return mode == VerificationModes.ZK ? _decodeZk(output) : _decodeLogits(output);
     }
 

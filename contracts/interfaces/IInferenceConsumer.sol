@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.37;
+pragma solidity ^0.8.24;
+
+import {ModelId} from "../types/ModelId.sol";
 
 /// @title Inference consumer
 /// @notice Implemented by a contract that wants a verified result delivered by callback. The call
@@ -15,7 +17,7 @@ interface IInferenceConsumer {
     /// @param output The output bytes, when delivered inline (empty when only a URI was given).
     function onInferenceResult(
         uint256 requestId,
-        bytes32 modelId,
+        ModelId modelId,
         bytes32 inputHash,
         bytes32 outputHash,
         bytes calldata output

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.37;
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IProtocolErrors} from "./IProtocolErrors.sol";
 
 /// @title Operator registry interface
-/// @notice Operators stake OPG, register a signing key separate from their payout address, rotate it,
-/// and unbond with a delay. Stake that is unbonding stays slashable until it is withdrawn. Only the
-/// settlement contract can slash. An operator whose active stake is below the minimum cannot serve.
-interface IOperatorRegistry {
+/// @notice Operators stake OPG, register a signing key (with a signature by that key: proof of possession) separate
+/// from their payout address, rotate it, and unbond with a delay. Stake that is unbonding stays slashable until it is
+/// withdrawn. Only the settlement contract can slash. An operator whose active stake is below the minimum cannot serve.
+/// A key is never reused; a rotated-out key remembers when it was retired, so evidence signed with it counts only for
+/// requests opened before its retirement.
+interface IOperatorRegistry is IProtocolErrors {
     /// @notice An operator's record. `unbonding` becomes withdrawable at `unbondingEnd`.
     struct Operator {
         address signer;
@@ -13,6 +18,17 @@ interface IOperatorRegistry {
         address payout;
         uint96 unbonding;
         uint64 unbondingEnd;
+    }
+
+    /// @notice Whom a signing key belongs (or belonged) to, and since when it is retired.
+    /// @param operator The operator the key was registered to (zero if never).
+    /// @param retiredAt When it was rotated out (zero while current).
+    /// @param retiredAtRequest Settlement's next request id when it was rotated out: requests with a lower id were
+    /// opened while the key could sign for them.
+    struct SignerRecord {
+        address operator;
+        uint64 retiredAt;
+        uint256 retiredAtRequest;
     }
 
     /// @notice An operator registered its signing key and payout address.
@@ -40,16 +56,14 @@ interface IOperatorRegistry {
     error AlreadyRegistered(address operator);
     /// @notice The operator is not registered.
     error UnknownOperator(address operator);
-    /// @notice A zero address was given where an account is needed.
-    error ZeroAddress();
     /// @notice This signing key is, or was, registered to an operator; keys are never reused.
     error SignerAlreadyUsed(address signer);
+    /// @notice The key's proof of possession was not signed by the key (for this operator, chain and registry).
+    error SignerProofInvalid(address signer, address recovered);
     /// @notice The signature was made by a key that is not the operator's current key.
     error SignerMismatch(address operator, address signer);
     /// @notice The operator's active stake is below the minimum.
     error StakeBelowMinimum(address operator, uint256 stake, uint256 minStake);
-    /// @notice Amount is zero or does not fit.
-    error InvalidAmount();
     /// @notice More than the active stake was asked to unbond.
     error InsufficientStake(uint256 stake, uint256 requested);
     /// @notice Nothing is unbonding.
@@ -62,47 +76,86 @@ interface IOperatorRegistry {
     error SettlementAlreadyBound();
     /// @notice The minimum stake must be positive and fit in 96 bits.
     error InvalidMinStake();
-    /// @notice Governance cannot be renounced, only transferred.
-    error RenounceDisabled();
     /// @notice The unbonding delay is above the cap.
     error UnbondingDelayTooLong(uint64 delay, uint64 maxDelay);
 
     /// @notice Register the caller as an operator with a signing key, a payout address and a first stake.
-    function register(address signer, address payout, uint256 amount) external;
+    /// @param signer The signing key's address.
+    /// @param payout Where earnings are credited.
+    /// @param amount First stake (pulled with `transferFrom`; zero for none).
+    /// @param signerProof EIP-712 signature by `signer` over `SignerBinding(operator, signer)` (registry domain).
+    function register(address signer, address payout, uint256 amount, bytes calldata signerProof) external;
 
     /// @notice Add stake (pulled from the caller with `transferFrom`).
+    /// @param amount The stake to add.
     function stake(uint256 amount) external;
 
-    /// @notice Replace the signing key. The old key stops serving at once.
-    function rotateSigner(address newSigner) external;
+    /// @notice Replace the signing key. The old key stops serving at once and is retired.
+    /// @param newSigner The new key's address.
+    /// @param signerProof EIP-712 signature by `newSigner` over `SignerBinding(operator, newSigner)`.
+    function rotateSigner(address newSigner, bytes calldata signerProof) external;
 
     /// @notice Change the payout address.
+    /// @param payout The new payout address.
     function setPayout(address payout) external;
 
     /// @notice Move `amount` of active stake to unbonding; it can be withdrawn after the delay.
+    /// @param amount The stake to unbond.
     function unbond(uint256 amount) external;
 
     /// @notice Withdraw all unbonded stake whose delay has passed to `to`.
+    /// @param to The recipient.
     function withdrawUnbonded(address to) external;
 
     /// @notice Slash up to `amount` from an operator (active stake first, then unbonding) to `recipient`.
+    /// @param operator The operator.
+    /// @param amount The most to take.
+    /// @param recipient Receives the slashed tokens.
     /// @return slashed The amount actually taken.
     function slash(address operator, uint256 amount, address recipient) external returns (uint256 slashed);
 
     /// @notice Check that `signer` is the current key of `operator` and the operator may serve.
     /// @dev Reverts with the reason when it may not.
+    /// @param operator The operator.
+    /// @param signer The key that signed.
     /// @return payout Where the operator's earnings go.
     function payoutFor(address operator, address signer) external view returns (address payout);
 
     /// @notice The operator a signing key belongs (or belonged) to; zero if never registered.
+    /// @param signer The key.
+    /// @return The operator.
     function operatorOfSigner(address signer) external view returns (address);
 
+    /// @notice Whom a key belongs to and when it was retired.
+    /// @param signer The key.
+    /// @return The record.
+    function signerRecord(address signer) external view returns (SignerRecord memory);
+
+    /// @notice The EIP-712 digest a key signs to prove possession for `operator`.
+    /// @param operator The operator.
+    /// @param signer The key.
+    /// @return The digest.
+    function signerBindingDigest(address operator, address signer) external view returns (bytes32);
+
     /// @notice An operator's record.
+    /// @param operator The operator.
+    /// @return The record.
     function getOperator(address operator) external view returns (Operator memory);
 
     /// @notice Whether the operator may serve now.
+    /// @param operator The operator.
+    /// @return Whether it is registered and staked at least the minimum.
     function isEligible(address operator) external view returns (bool);
 
     /// @notice The minimum active stake to serve.
+    /// @return The minimum.
     function minStake() external view returns (uint256);
+
+    /// @notice The OPG token operators stake.
+    /// @return The token.
+    function token() external view returns (IERC20);
+
+    /// @notice The settlement contract, the only slasher (zero until bound).
+    /// @return The settlement.
+    function settlement() external view returns (address);
 }

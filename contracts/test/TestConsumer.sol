@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
+import {ModelId} from "../types/ModelId.sol";
 
 /// @title Test consumer
 /// @notice A callback consumer whose behaviour tests choose: accept, revert, burn all its gas, return a
@@ -56,7 +57,7 @@ contract TestConsumer is IInferenceConsumer {
     /// @inheritdoc IInferenceConsumer
     function onInferenceResult(
         uint256 requestId,
-        bytes32,
+        ModelId,
         bytes32,
         bytes32 outputHash,
         bytes calldata output

@@ -1,13 +1,14 @@
 import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
 import { PROTOCOL_DEFAULTS } from "../../src/protocol/defaults.js";
+import { VerificationMode } from "../../src/protocol/modes.js";
 
 /** The shared deployment defaults (`src/protocol/defaults.ts`); each is a module parameter a deployment can override. */
 export const DEFAULTS = PROTOCOL_DEFAULTS;
 
 /**
- * The wiring every deployment shares: registries and settlement on top of an OPG token, the settlement
- * bound as the only slasher, slashing parameters set. Transactions that need the owner are sent from
- * `governance`, which is the deploying account unless a parameter names another account it controls.
+ * The wiring every deployment shares: registries and the settlement core on top of an OPG token, the two
+ * verification modes (signature, zk) bound to their bits, the settlement bound as the only slasher. Transactions
+ * that need the owner are sent from `governance`, the deploying account.
  */
 export function buildProtocol(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
   const governance = m.getAccount(0);
@@ -28,7 +29,13 @@ export function buildProtocol(m: IgnitionModuleBuilder, token: ContractFuture<st
     treasury,
     protocolFeeBps,
   ]);
+  const signatureMode = m.contract("SignatureMode", [settlement, governance, penalty, rewardBps]);
+  const zkMode = m.contract("ZkMode", [settlement]);
   m.call(operators, "bindSettlement", [settlement], { from: governance });
-  m.call(settlement, "setSlashParams", [penalty, rewardBps], { from: governance });
-  return { models, operators, settlement };
+  m.call(settlement, "bindMode", [VerificationMode.Signature, signatureMode], {
+    from: governance,
+    id: "bindSignatureMode",
+  });
+  m.call(settlement, "bindMode", [VerificationMode.Zk, zkMode], { from: governance, id: "bindZkMode" });
+  return { models, operators, settlement, signatureMode, zkMode };
 }

@@ -4,21 +4,29 @@ import {
   inferenceSettlementBytecode,
   irisMlpVerifierAbi,
   irisMlpVerifierBytecode,
+  irisMlpVerifierCodeHash,
   modelRegistryAbi,
   modelRegistryBytecode,
   operatorRegistryAbi,
   operatorRegistryBytecode,
   opgTokenAbi,
   opgTokenBytecode,
+  signatureModeAbi,
+  signatureModeBytecode,
+  zkModeAbi,
+  zkModeBytecode,
 } from "./generated.js";
 
 export {
   inferenceConsumerAbi,
   inferenceSettlementAbi,
   irisMlpVerifierAbi,
+  irisMlpVerifierCodeHash,
   modelRegistryAbi,
   operatorRegistryAbi,
   opgTokenAbi,
+  signatureModeAbi,
+  zkModeAbi,
 };
 
 /**
@@ -30,15 +38,19 @@ export const protocolBytecode = {
   modelRegistry: modelRegistryBytecode,
   operatorRegistry: operatorRegistryBytecode,
   inferenceSettlement: inferenceSettlementBytecode,
+  signatureMode: signatureModeBytecode,
+  zkMode: zkModeBytecode,
   irisMlpVerifier: irisMlpVerifierBytecode,
 } as const;
 
 /**
- * Every custom error any protocol contract can raise, so a revert bubbling up through settlement (a registry's
- * `UnknownModel`, a token's `ERC20InsufficientAllowance`) decodes by name wherever it came from.
+ * Every custom error any protocol contract can raise, so a revert bubbling up through a mode and the core (a
+ * registry's `UnknownModel`, a token's `ERC20InsufficientAllowance`) decodes by name wherever it came from.
  */
 export const protocolErrorsAbi = [
   ...inferenceSettlementAbi,
+  ...signatureModeAbi,
+  ...zkModeAbi,
   ...modelRegistryAbi,
   ...operatorRegistryAbi,
   ...opgTokenAbi,

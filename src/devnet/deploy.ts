@@ -5,10 +5,14 @@ import {
   ModelRegistry__factory,
   OperatorRegistry__factory,
   OPGToken__factory,
+  SignatureMode__factory,
+  ZkMode__factory,
   type InferenceSettlement,
   type ModelRegistry,
   type OperatorRegistry,
   type OPGToken,
+  type SignatureMode,
+  type ZkMode,
 } from "../../typechain-types/index.js";
 
 /** A deployed system with typed contracts connected to the deployer (governance). */
@@ -17,6 +21,8 @@ export interface LocalSystem {
   models: ModelRegistry;
   operators: OperatorRegistry;
   settlement: InferenceSettlement;
+  signatureMode: SignatureMode;
+  zkMode: ZkMode;
   chainId: bigint;
 }
 
@@ -41,6 +47,8 @@ export async function deployLocalSystem(
     models: ModelRegistry__factory.connect(await at(deployed.models), deployer),
     operators: OperatorRegistry__factory.connect(await at(deployed.operators), deployer),
     settlement: InferenceSettlement__factory.connect(await at(deployed.settlement), deployer),
+    signatureMode: SignatureMode__factory.connect(await at(deployed.signatureMode), deployer),
+    zkMode: ZkMode__factory.connect(await at(deployed.zkMode), deployer),
     chainId: (await connection.ethers.provider.getNetwork()).chainId,
   };
 }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
+import { irisMlpVerifierCodeHash } from "../abi/index.js";
 import { sha256Hex } from "../model/hash.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
 import { fieldToBytes32, VerificationMode, type ModelSpecInput } from "../protocol/index.js";
@@ -18,12 +19,14 @@ export interface IrisRegistration {
 
 /**
  * The registration of `models/iris-mlp.onnx`: file sha256, runtime hash and, when a verifier is given, the zk
- * weight commitment and verifier, allowing both verification modes.
+ * weight commitment, verifier and the verifier's code hash (by default that of `IrisMlpVerifier`), allowing both
+ * verification modes.
  */
 export async function irisRegistration(terms: {
   fee: bigint;
   royaltyBps: number;
   zkVerifier?: Address;
+  zkVerifierCodeHash?: Hex;
   name?: string;
 }): Promise<IrisRegistration> {
   const bytes = new Uint8Array(await readFile(IRIS_MODEL_PATH));
@@ -38,6 +41,7 @@ export async function irisRegistration(terms: {
       runtimeHash: runtimeHash(DEFAULT_RUNTIME),
       zkCommitment: zk ? fieldToBytes32(await weightCommitment(quantized)) : `0x${"0".repeat(64)}`,
       zkVerifier: terms.zkVerifier ?? "0x0000000000000000000000000000000000000000",
+      zkVerifierCodeHash: zk ? (terms.zkVerifierCodeHash ?? irisMlpVerifierCodeHash) : `0x${"0".repeat(64)}`,
       uri: "models/iris-mlp.onnx",
       fee: terms.fee,
       royaltyBps: terms.royaltyBps,

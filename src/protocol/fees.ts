@@ -1,5 +1,7 @@
+import { ProtocolLimits } from "./limits.js";
+
 /** Basis-point denominator, as `ProtocolLimits.BPS`. */
-export const BPS = 10_000n;
+export const BPS = BigInt(ProtocolLimits.BPS);
 
 /** How a fee is split, exactly as `InferenceSettlement` does it (the operator takes the rounding dust). */
 export interface FeeSplit {

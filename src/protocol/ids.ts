@@ -15,6 +15,8 @@ export interface ModelCommitment {
   runtimeHash: Hex;
   zkCommitment?: Hex;
   zkVerifier?: Address;
+  /** The verifier's code hash (`extcodehash`), pinned in the id. */
+  zkVerifierCodeHash?: Hex;
 }
 
 /** `ModelRegistry.computeModelId`: one id can never mean other bytes. */
@@ -27,8 +29,16 @@ export function computeModelId(c: ModelCommitment): Hex {
         { type: "bytes32" },
         { type: "bytes32" },
         { type: "address" },
+        { type: "bytes32" },
       ],
-      [c.familyId, c.fileHash, c.runtimeHash, c.zkCommitment ?? ZERO_HASH, c.zkVerifier ?? ZERO_ADDRESS],
+      [
+        c.familyId,
+        c.fileHash,
+        c.runtimeHash,
+        c.zkCommitment ?? ZERO_HASH,
+        c.zkVerifier ?? ZERO_ADDRESS,
+        c.zkVerifierCodeHash ?? ZERO_HASH,
+      ],
     ),
   );
 }

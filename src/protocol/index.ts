@@ -7,3 +7,4 @@ export * from "./zk.js";
 export * from "./permit.js";
 export * from "./model.js";
 export * from "./defaults.js";
+export * from "./limits.js";

@@ -7,6 +7,8 @@ export interface ModelSpecInput {
   runtimeHash: Hex;
   zkCommitment: Hex;
   zkVerifier: Address;
+  /** The verifier's code hash (`extcodehash`), zero without a verifier; checked at registration and every proof. */
+  zkVerifierCodeHash: Hex;
   uri: string;
   fee: bigint;
   royaltyBps: number;

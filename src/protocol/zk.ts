@@ -1,4 +1,5 @@
 import { encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
+import { ProtocolLimits } from "./limits.js";
 
 /**
  * The zk verification mode's on-chain interface, shared by circuits, prover, settlement and tests.
@@ -9,27 +10,40 @@ import { encodeAbiParameters, keccak256, type Address, type Hex } from "viem";
  *   [0] output            the result (for a classifier: the argmax class index)
  *   [1] weightCommitment  Poseidon commitment to the quantized weights; must equal the model version's zkCommitment
  *   [2] inputCommitment   Poseidon commitment to the quantized input; must equal the request's inputHash
- *   [3] binding           zkBinding(requestId, submitter); ties the proof to one request and one submitter
+ *   [3] binding           zkBinding(chain, zk mode, requestId, submitter); ties the proof to one request and submitter
  *
  * so one verifier interface (`verifyProof(uint[2], uint[2][2], uint[2], uint[4])`, what snarkjs generates for four
  * signals) serves every model.
  */
 
 /** The BN254 scalar field modulus: every public signal must be below it. */
-export const SNARK_SCALAR_FIELD =
-  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export const SNARK_SCALAR_FIELD = ProtocolLimits.SNARK_SCALAR_FIELD;
 
 /** Number of public signals of an inference circuit. */
 export const ZK_PUBLIC_SIGNALS = 4;
 
+/** What a zk proof is bound to: the chain, the `ZkMode` contract, the request and the submitter. */
+export interface ZkBindingInput {
+  chainId: bigint;
+  zkMode: Address;
+  requestId: bigint;
+  submitter: Address;
+}
+
 /**
- * `uint256(keccak256(abi.encode(requestId, submitter))) >> 3`: 253 bits, so always inside the field. A proof made
- * for one request and submitter is worthless for any other, so copying it from the mempool gains nothing.
+ * `uint256(keccak256(abi.encode(chainId, zkMode, requestId, submitter))) >> 3` (`ZkMode.zkBinding`): 253 bits, so
+ * always inside the field. A proof made for one request and submitter on one deployment is worthless for any other,
+ * so copying it from the mempool, or to another chain, gains nothing.
  */
-export function zkBinding(requestId: bigint, submitter: Address): bigint {
+export function zkBinding(input: ZkBindingInput): bigint {
   return (
     BigInt(
-      keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "address" }], [requestId, submitter])),
+      keccak256(
+        encodeAbiParameters(
+          [{ type: "uint256" }, { type: "address" }, { type: "uint256" }, { type: "address" }],
+          [input.chainId, input.zkMode, input.requestId, input.submitter],
+        ),
+      ),
     ) >> 3n
   );
 }

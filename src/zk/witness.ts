@@ -2,8 +2,7 @@
  * The circuit's input object for one inference, and the public signals a proof of it will carry:
  * `[out, weightCommitment, inputCommitment, binding]` (src/protocol/zk.ts).
  */
-import type { Address } from "viem";
-import { zkBinding } from "../protocol/zk.js";
+import { zkBinding, type ZkBindingInput } from "../protocol/zk.js";
 import { inputCommitment, weightCommitment } from "./commitment.js";
 import { toField } from "./field.js";
 import { flattenParams, quantizeInput, type QuantizedMlp } from "./quantize.js";
@@ -48,17 +47,17 @@ export function circuitInput(
 
 /**
  * Quantizes `features` (floats, e.g. Iris measurements in cm), runs the fixed-point reference, and
- * builds the witness input and the expected public signals for `requestId` and `submitter`.
+ * builds the witness input and the expected public signals for the proof's binding (chain, zk mode contract,
+ * request and submitter).
  */
 export async function buildZkInference(
   model: QuantizedMlp,
   features: ArrayLike<number>,
-  requestId: bigint,
-  submitter: Address,
+  bindTo: ZkBindingInput,
 ): Promise<ZkInferenceInput> {
   const quantizedInput = quantizeInput(features, model);
   const result = fixedPointForward(model, quantizedInput);
-  const binding = zkBinding(requestId, submitter);
+  const binding = zkBinding(bindTo);
   const publicSignals: PublicSignals = [
     BigInt(result.label),
     await weightCommitment(model),
