@@ -1,0 +1,254 @@
+/**
+ * Gas per operation, whole transaction (21k intrinsic + calldata + execution), with warm accounts: every ledger slot
+ * an operation credits already holds a balance, as it does for any active operator, owner and requester. One
+ * definition for `npm run bench` (table, JSON, snapshot) and the snapshot test (`test/gas-snapshot.test.ts`).
+ */
+import { Signature, type ContractTransactionResponse } from "ethers";
+import type { NetworkConnection } from "hardhat/types/network";
+import { keccak256, toHex, type Address, type Hex } from "viem";
+import { deployLocalSystem } from "../../src/devnet/deploy.js";
+import { irisRegistration } from "../../src/devnet/iris.js";
+import {
+  openedFrom,
+  signPermit,
+  signResultWithEthers,
+  signSignerBindingWithEthers,
+  type OpenedRequest,
+} from "../../src/ethers/index.js";
+import { loadIris } from "../../src/model/iris.js";
+import {
+  fieldToBytes32,
+  operatorRegistryDomain,
+  resultClaim,
+  resultMessage,
+  signatureModeDomain,
+  VerificationMode,
+  type ResultFields,
+} from "../../src/protocol/index.js";
+import {
+  buildZkInference,
+  inputCommitment,
+  prove,
+  quantizeInput,
+  settlementProof,
+  toSolidityCalldata,
+} from "../../src/zk/index.js";
+
+const OPG = 10n ** 18n;
+const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000";
+const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
+
+/** Gas used per operation, in the order measured. */
+export type GasFigures = Record<string, number>;
+
+/** What a measurement run produces. */
+export interface GasMeasurement {
+  gas: GasFigures;
+  /** Witness and Groth16 times of each Iris proof made (the first one includes curve set-up). */
+  proofs: { witnessMs: number; provingMs: number }[];
+}
+
+/**
+ * Measure every operation on a fresh deployment in `connection` (a Hardhat network). `extraProofs` names more Iris
+ * samples to prove after the measured zk fulfilment, for proving times (the first proof includes curve set-up).
+ */
+export async function measureGas(
+  connection: NetworkConnection,
+  extraProofs: readonly number[] = [],
+): Promise<GasMeasurement> {
+  const { ethers, networkHelpers } = connection;
+  const { token, models, operators, settlement, signatureMode, zkMode, chainId } =
+    await deployLocalSystem(connection);
+  const [governance, modelOwner, operator, payout, requester, keeper] = await ethers.getSigners();
+  if (!governance || !modelOwner || !operator || !payout || !requester || !keeper) {
+    throw new Error("the network needs 6 accounts");
+  }
+  const signerKey = new ethers.Wallet("0x1111111111111111111111111111111111111111111111111111111111111111");
+  const nextKey = new ethers.Wallet("0x2222222222222222222222222222222222222222222222222222222222222222");
+  const settlementAddress = (await settlement.getAddress()) as Address;
+  const registryDomain = operatorRegistryDomain(chainId, (await operators.getAddress()) as Address);
+  const domain = signatureModeDomain(chainId, (await signatureMode.getAddress()) as Address);
+  const zkModeAddress = (await zkMode.getAddress()) as Address;
+  const operatorAddress = operator.address as Address;
+
+  const gas: GasFigures = {};
+  async function measure(name: string, tx: Promise<ContractTransactionResponse>) {
+    const receipt = await (await tx).wait();
+    if (receipt === null) throw new Error(`${name}: no receipt`);
+    gas[name] = Number(receipt.gasUsed);
+    return receipt;
+  }
+
+  for (const account of [modelOwner, operator, requester]) {
+    await (await token.connect(governance).transfer(account.address, 1_000_000n * OPG)).wait();
+  }
+  await (await token.connect(operator).approve(await operators.getAddress(), ethers.MaxUint256)).wait();
+  await (await token.connect(requester).approve(settlementAddress, ethers.MaxUint256)).wait();
+
+  // Realistic payloads: an Iris input (4 × float32) as a data: URI, and 3 float32 logits inline.
+  const input = new Uint8Array(16).map((_, i) => 0x40 + i);
+  const inputHash = keccak256(input);
+  const inputUri = `data:application/octet-stream;base64,${Buffer.from(input).toString("base64")}`;
+  const output = toHex(new Uint8Array(12).map((_, i) => 0x3f + i));
+
+  const spec = {
+    name: "iris-mlp",
+    fileHash: keccak256(toHex("model v1")),
+    runtimeHash: keccak256(toHex("runtime")),
+    zkCommitment: ZERO_HASH,
+    zkVerifier: ZERO_ADDRESS,
+    zkVerifierCodeHash: ZERO_HASH,
+    uri: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+    fee: 10n * OPG,
+    royaltyBps: 1_000,
+    modes: VerificationMode.Signature,
+  };
+  const registered = await measure("registerModel", models.connect(modelOwner).registerModel(spec));
+  const modelId = models.interface.parseLog(registered.logs[0]!)!.args.getValue("modelId") as Hex;
+  await measure(
+    "registerModelVersion",
+    models.connect(modelOwner).registerModel({ ...spec, fileHash: keccak256(toHex("model v2")) }),
+  );
+
+  const proof = (key: typeof signerKey) =>
+    signSignerBindingWithEthers(key, registryDomain, {
+      operator: operatorAddress,
+      signer: key.address as Address,
+    });
+  await measure(
+    "registerOperator",
+    operators
+      .connect(operator)
+      .register(signerKey.address, payout.address, 1_000n * OPG, await proof(signerKey)),
+  );
+  await measure("stake", operators.connect(operator).stake(100n * OPG));
+  await measure("deposit", settlement.connect(requester).deposit(1_000n * OPG));
+
+  async function params() {
+    const now = BigInt(await networkHelpers.time.latest());
+    return {
+      modelId,
+      inputHash,
+      maxFee: 10n * OPG,
+      deadline: now + 600n,
+      mode: VerificationMode.Signature,
+      operator: ZERO_ADDRESS,
+      callback: ZERO_ADDRESS,
+      callbackGasLimit: 0,
+      inputUri,
+    };
+  }
+  async function open() {
+    return openedFrom(
+      settlement,
+      await (await settlement.connect(requester).openRequest(await params())).wait(),
+    );
+  }
+  async function sign(opened: OpenedRequest, result: ResultFields, key = signerKey) {
+    return signResultWithEthers(key, domain, resultMessage(opened.requestId, opened.request, result));
+  }
+  const honest: ResultFields = {
+    operator: operatorAddress,
+    outputHash: keccak256(output),
+    output,
+    outputUri: "",
+  };
+  async function fulfil(opened: OpenedRequest) {
+    const { r, yParityAndS } = Signature.from(await sign(opened, honest));
+    return signatureMode
+      .connect(operator)
+      .fulfillSigned(opened.request, opened.requestId, honest, r, yParityAndS);
+  }
+
+  // Warm-up: one full cycle so every ledger slot touched below already holds a balance.
+  await (await fulfil(await open())).wait();
+  await (await settlement.connect(payout).withdraw(payout.address, 1n)).wait();
+
+  const prepaid = openedFrom(
+    settlement,
+    await measure("requestPrepaid", settlement.connect(requester).openRequest(await params())),
+  );
+  await measure("requestWithTransfer", settlement.connect(requester).openRequestWithTransfer(await params()));
+  const now = BigInt(await networkHelpers.time.latest());
+  const permit = await signPermit(token, requester, settlementAddress, 10n * OPG, now + 3600n);
+  await (await token.connect(requester).approve(settlementAddress, 0)).wait();
+  await measure(
+    "requestWithPermit",
+    settlement.connect(requester).openRequestWithPermit(await params(), permit),
+  );
+  await (await token.connect(requester).approve(settlementAddress, ethers.MaxUint256)).wait();
+  await measure("fulfillSigned", fulfil(prepaid));
+
+  const expiring = await open();
+  await networkHelpers.time.increase(601);
+  await measure("refund", settlement.connect(keeper).refund(expiring.request, expiring.requestId));
+  await measure("withdraw", settlement.connect(payout).withdraw(payout.address, 1n * OPG));
+  await measure("collectProtocolFees", settlement.connect(keeper).collectProtocolFees());
+  await measure("unbond", operators.connect(operator).unbond(50n * OPG));
+
+  // Equivocation: two different results signed for one real request, reported by a keeper.
+  const disputed = await open();
+  const forked: ResultFields = { ...honest, output: "0x01", outputHash: keccak256("0x01") };
+  const claims = [honest, forked].map((result) => resultClaim(result));
+  const signatures = [await sign(disputed, honest), await sign(disputed, forked)];
+  await measure(
+    "reportEquivocation",
+    signatureMode
+      .connect(keeper)
+      .reportEquivocation(
+        disputed.request,
+        disputed.requestId,
+        operatorAddress,
+        claims[0]!,
+        signatures[0]!,
+        claims[1]!,
+        signatures[1]!,
+      ),
+  );
+  await measure(
+    "rotateSigner",
+    operators.connect(operator).rotateSigner(nextKey.address, await proof(nextKey)),
+  );
+
+  // Zk: the example model's Groth16 circuit, a real proof per request (warm-up first, as above).
+  const verifier = await ethers.deployContract("IrisMlpVerifier");
+  const zk = await irisRegistration({
+    fee: 10n * OPG,
+    royaltyBps: 1_000,
+    zkVerifier: (await verifier.getAddress()) as Address,
+    name: "iris-mlp-zk",
+  });
+  const zkRegistered = await measure("registerZkModel", models.connect(modelOwner).registerModel(zk.spec));
+  const zkModelId = models.interface.parseLog(zkRegistered.logs[0]!)!.args.getValue("modelId") as Hex;
+  const iris = loadIris();
+  const proofs: GasMeasurement["proofs"] = [];
+  async function zkCycle(sample: number) {
+    const features = iris.features[sample]!;
+    const commitment = await inputCommitment(quantizeInput(features, zk.quantized), zk.quantized.params);
+    const opened = openedFrom(
+      settlement,
+      await (
+        await settlement.connect(requester).openRequest({
+          ...(await params()),
+          modelId: zkModelId,
+          mode: VerificationMode.Zk,
+          inputHash: fieldToBytes32(commitment),
+        })
+      ).wait(),
+    );
+    const built = await buildZkInference(zk.quantized, features, {
+      chainId,
+      zkMode: zkModeAddress,
+      requestId: opened.requestId,
+      submitter: operatorAddress,
+    });
+    const proven = await prove(built.input);
+    proofs.push({ witnessMs: proven.witnessMs, provingMs: proven.provingMs });
+    const args = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
+    return zkMode.connect(operator).fulfillZk(opened.request, opened.requestId, args.output, args.proof);
+  }
+  await (await zkCycle(0)).wait();
+  await measure("fulfillZk", zkCycle(75));
+  for (const sample of extraProofs) await (await zkCycle(sample)).wait();
+  return { gas, proofs };
+}
