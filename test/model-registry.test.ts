@@ -10,7 +10,9 @@ import {
   VerificationMode,
 } from "../src/protocol/index.js";
 import {
+  codeHashOf,
   deployProtocol,
+  deployVerifier,
   ethers,
   findEvent,
   MODEL_FEE,
@@ -33,6 +35,8 @@ const MAX_NAME_LENGTH = 64;
 const MAX_ALLOWLIST_BATCH = 256;
 /** A weight commitment that is a BN254 field element, as the registry requires. */
 const ZK_COMMITMENT = fieldToBytes32(BigInt(keccak256(toHex("zk weight commitment"))) % SNARK_SCALAR_FIELD);
+/** An input hash that is a field element (so valid in every mode). */
+const INPUT_HASH = fieldToBytes32(7n);
 
 /** The `ModelSpec` tuple in ABI order, as an event argument. */
 function specTuple(s: ModelSpecInput) {
@@ -42,6 +46,7 @@ function specTuple(s: ModelSpecInput) {
     s.runtimeHash,
     s.zkCommitment,
     s.zkVerifier,
+    s.zkVerifierCodeHash,
     s.uri,
     s.fee,
     s.royaltyBps,
@@ -56,6 +61,7 @@ function idOf(owner: string, s: ModelSpecInput): Hex {
     runtimeHash: s.runtimeHash,
     zkCommitment: s.zkCommitment,
     zkVerifier: s.zkVerifier,
+    zkVerifierCodeHash: s.zkVerifierCodeHash,
   });
 }
 
@@ -84,6 +90,14 @@ describe("ModelRegistry", () => {
       expect(await p.models.MAX_NAME_LENGTH()).to.equal(BigInt(MAX_NAME_LENGTH));
       expect(await p.models.MAX_ALLOWLIST_BATCH()).to.equal(BigInt(MAX_ALLOWLIST_BATCH));
     });
+
+    it("refuses a zero token", async () => {
+      const p = await loadFixture(registryFixture);
+      await expect(ethers.deployContract("ModelRegistry", [ZERO_ADDRESS])).to.be.revertedWithCustomError(
+        p.models,
+        "ZeroAddress",
+      );
+    });
   });
 
   describe("ids", () => {
@@ -105,17 +119,39 @@ describe("ModelRegistry", () => {
     it("computes model ids in TypeScript exactly as on-chain, with and without a zk binding", async () => {
       const p = await loadFixture(registryFixture);
       const verifier = (await p.token.getAddress()) as Address;
+      const codeHash = keccak256(toHex("verifier code"));
       const base = {
         familyId: p.familyId,
         fileHash: p.spec.fileHash,
         runtimeHash: p.spec.runtimeHash,
       };
       expect(
-        await p.models.computeModelId(p.familyId, base.fileHash, base.runtimeHash, ZERO_HASH, ZERO_ADDRESS),
+        await p.models.computeModelId(
+          p.familyId,
+          base.fileHash,
+          base.runtimeHash,
+          ZERO_HASH,
+          ZERO_ADDRESS,
+          ZERO_HASH,
+        ),
       ).to.equal(computeModelId(base));
       expect(
-        await p.models.computeModelId(p.familyId, base.fileHash, base.runtimeHash, ZK_COMMITMENT, verifier),
-      ).to.equal(computeModelId({ ...base, zkCommitment: ZK_COMMITMENT, zkVerifier: verifier }));
+        await p.models.computeModelId(
+          p.familyId,
+          base.fileHash,
+          base.runtimeHash,
+          ZK_COMMITMENT,
+          verifier,
+          codeHash,
+        ),
+      ).to.equal(
+        computeModelId({
+          ...base,
+          zkCommitment: ZK_COMMITMENT,
+          zkVerifier: verifier,
+          zkVerifierCodeHash: codeHash,
+        }),
+      );
       // Every committed field changes the id.
       const ids = new Set([
         computeModelId(base),
@@ -124,8 +160,9 @@ describe("ModelRegistry", () => {
         computeModelId({ ...base, runtimeHash: keccak256(toHex("x")) }),
         computeModelId({ ...base, zkCommitment: ZK_COMMITMENT }),
         computeModelId({ ...base, zkVerifier: verifier }),
+        computeModelId({ ...base, zkVerifierCodeHash: codeHash }),
       ]);
-      expect(ids.size).to.equal(6);
+      expect(ids.size).to.equal(7);
     });
 
     it("gives a registered version the id both computations predict, and returns it", async () => {
@@ -139,6 +176,7 @@ describe("ModelRegistry", () => {
           p.spec.runtimeHash,
           ZERO_HASH,
           ZERO_ADDRESS,
+          ZERO_HASH,
         ),
       ).to.equal(expected);
       const spec2 = modelSpec({ runtimeHash: keccak256(toHex("runtime v2")) });
@@ -189,8 +227,11 @@ describe("ModelRegistry", () => {
           .to.be.revertedWithCustomError(p.models, "ModelExists")
           .withArgs(p.modelId);
       }
-      const verifier = (await p.token.getAddress()) as Address;
-      const zk = modelSpec({ modes: VerificationMode.Zk, zkCommitment: ZK_COMMITMENT, zkVerifier: verifier });
+      const zk = modelSpec({
+        modes: VerificationMode.Zk,
+        zkCommitment: ZK_COMMITMENT,
+        ...(await deployVerifier()),
+      });
       const zkId = await registerModel(p.models, p.modelOwner, zk);
       for (const modes of [VerificationMode.Signature, VerificationMode.Signature | VerificationMode.Zk]) {
         await expect(p.models.connect(p.modelOwner).registerModel({ ...zk, modes }))
@@ -228,6 +269,8 @@ describe("ModelRegistry", () => {
       expect(m.runtimeHash).to.equal(spec.runtimeHash);
       expect(m.zkCommitment).to.equal(ZERO_HASH);
       expect(m.zkVerifier).to.equal(ZERO_ADDRESS);
+      expect(m.zkVerifierCodeHash).to.equal(ZERO_HASH);
+      expect(await p.models.zkBindingOf(id)).to.deep.equal([ZERO_HASH, ZERO_ADDRESS, ZERO_HASH]);
       expect(await p.models.statusOf(id)).to.equal(ModelStatus.Active);
 
       const f = await p.models.getFamily(familyId);
@@ -251,6 +294,7 @@ describe("ModelRegistry", () => {
           runtimeHash: logged.runtimeHash,
           zkCommitment: logged.zkCommitment,
           zkVerifier: logged.zkVerifier,
+          zkVerifierCodeHash: logged.zkVerifierCodeHash,
         }),
       ).to.equal(event.args.getValue("modelId"));
     });
@@ -330,18 +374,35 @@ describe("ModelRegistry", () => {
       ).to.be.revertedWithCustomError(p.models, "InvalidRuntimeHash");
     });
 
-    it("refuses an empty mode set and unknown mode bits", async () => {
+    it("refuses an empty mode set and takes any other set of bits (future modes included)", async () => {
       const p = await loadFixture(deployProtocol);
-      for (const modes of [0, 4, 5, 8, 0x80, 0xff]) {
-        await expect(p.models.connect(p.modelOwner).registerModel(modelSpec({ modes })))
-          .to.be.revertedWithCustomError(p.models, "InvalidModes")
-          .withArgs(modes);
+      await expect(p.models.connect(p.modelOwner).registerModel(modelSpec({ modes: 0 })))
+        .to.be.revertedWithCustomError(p.models, "InvalidModes")
+        .withArgs(0);
+      // Bits no mode contract is bound to yet are allowed: requests for them wait until governance binds one.
+      for (const modes of [1, 4, 5, 8, 0x80, 0xfd]) {
+        const id = await registerModel(p.models, p.modelOwner, modelSpec({ modes, name: `modes-${modes}` }));
+        expect((await p.models.getModel(id)).modes).to.equal(BigInt(modes));
       }
+      // A set with the zk bit needs the zk binding.
+      await expect(
+        p.models.connect(p.modelOwner).registerModel(modelSpec({ modes: 0xff, name: "all" })),
+      ).to.be.revertedWithCustomError(p.models, "ZkBindingRequired");
+      const all = modelSpec({
+        modes: 0xff,
+        name: "all",
+        zkCommitment: ZK_COMMITMENT,
+        ...(await deployVerifier()),
+      });
+      expect((await p.models.getModel(await registerModel(p.models, p.modelOwner, all))).modes).to.equal(
+        0xffn,
+      );
     });
 
     it("requires a zk commitment and a verifier with code whenever zk is allowed", async () => {
       const p = await loadFixture(deployProtocol);
-      const withCode = (await p.token.getAddress()) as Address;
+      const verifier = await deployVerifier();
+      const withCode = verifier.zkVerifier;
       const eoa = p.other.address as Address;
       expect(await ethers.provider.getCode(eoa)).to.equal("0x");
       for (const modes of [VerificationMode.Zk, VerificationMode.Zk | VerificationMode.Signature]) {
@@ -352,55 +413,99 @@ describe("ModelRegistry", () => {
           [ZK_COMMITMENT, eoa],
         ] as const) {
           await expect(
-            p.models.connect(p.modelOwner).registerModel(modelSpec({ modes, zkCommitment, zkVerifier })),
+            p.models.connect(p.modelOwner).registerModel(
+              modelSpec({
+                modes,
+                zkCommitment,
+                zkVerifier,
+                zkVerifierCodeHash: verifier.zkVerifierCodeHash,
+              }),
+            ),
           ).to.be.revertedWithCustomError(p.models, "ZkBindingRequired");
         }
       }
-      const spec = modelSpec({
-        modes: VerificationMode.Zk,
-        zkCommitment: ZK_COMMITMENT,
-        zkVerifier: withCode,
-      });
+      const spec = modelSpec({ modes: VerificationMode.Zk, zkCommitment: ZK_COMMITMENT, ...verifier });
       const id = await registerModel(p.models, p.modelOwner, spec);
       expect(id).to.equal(idOf(p.modelOwner.address, spec));
       const m = await p.models.getModel(id);
-      expect([m.modes, m.zkCommitment, m.zkVerifier]).to.deep.equal([
+      expect([m.modes, m.zkCommitment, m.zkVerifier, m.zkVerifierCodeHash]).to.deep.equal([
         BigInt(VerificationMode.Zk),
         ZK_COMMITMENT,
         withCode,
+        verifier.zkVerifierCodeHash,
       ]);
-      const both = modelSpec({ modes: 3, zkCommitment: ZK_COMMITMENT, zkVerifier: withCode, name: "both" });
+      expect(await p.models.zkBindingOf(id)).to.deep.equal([
+        ZK_COMMITMENT,
+        withCode,
+        verifier.zkVerifierCodeHash,
+      ]);
+      const both = modelSpec({ modes: 3, zkCommitment: ZK_COMMITMENT, ...verifier, name: "both" });
       expect((await p.models.getModel(await registerModel(p.models, p.modelOwner, both))).modes).to.equal(3n);
     });
 
-    it("accepts (and commits to) zk fields on a signature-only version without checking them", async () => {
+    it("checks a verifier (and its code hash) whatever the modes; a commitment alone only for range", async () => {
       const p = await loadFixture(registryFixture);
+      const verifier = await deployVerifier();
       const eoa = p.other.address as Address;
-      const spec = modelSpec({ zkCommitment: ZK_COMMITMENT, zkVerifier: eoa });
-      const id = await registerModel(p.models, p.modelOwner, spec);
+      // A signature-only version may commit to zk fields, but a named verifier is checked like any other.
+      const commitmentOnly = modelSpec({ zkCommitment: ZK_COMMITMENT });
+      const id = await registerModel(p.models, p.modelOwner, commitmentOnly);
       expect(id).to.not.equal(p.modelId);
-      const m = await p.models.getModel(id);
-      expect([m.zkCommitment, m.zkVerifier]).to.deep.equal([ZK_COMMITMENT, eoa]);
+      expect((await p.models.getModel(id)).zkCommitment).to.equal(ZK_COMMITMENT);
+      // An account without code has no code to pin (a funded one hashes to keccak256 of empty code).
+      await expect(p.models.connect(p.modelOwner).registerModel(modelSpec({ zkVerifier: eoa })))
+        .to.be.revertedWithCustomError(p.models, "VerifierCodeHashMismatch")
+        .withArgs(eoa, ZERO_HASH, await codeHashOf(eoa));
+      await expect(
+        p.models
+          .connect(p.modelOwner)
+          .registerModel(modelSpec({ zkVerifier: eoa, zkVerifierCodeHash: await codeHashOf(eoa) })),
+      )
+        .to.be.revertedWithCustomError(p.models, "VerifierCodeHashMismatch")
+        .withArgs(eoa, await codeHashOf(eoa), await codeHashOf(eoa));
+      // A code hash without a verifier.
+      await expect(
+        p.models
+          .connect(p.modelOwner)
+          .registerModel(modelSpec({ zkVerifierCodeHash: verifier.zkVerifierCodeHash })),
+      )
+        .to.be.revertedWithCustomError(p.models, "VerifierCodeHashMismatch")
+        .withArgs(ZERO_ADDRESS, verifier.zkVerifierCodeHash, ZERO_HASH);
+      // A verifier stated with another code hash, or none.
+      for (const stated of [ZERO_HASH, keccak256(toHex("other code"))]) {
+        await expect(
+          p.models
+            .connect(p.modelOwner)
+            .registerModel(modelSpec({ zkVerifier: verifier.zkVerifier, zkVerifierCodeHash: stated })),
+        )
+          .to.be.revertedWithCustomError(p.models, "VerifierCodeHashMismatch")
+          .withArgs(verifier.zkVerifier, stated, verifier.zkVerifierCodeHash);
+      }
+      const signatureOnly = modelSpec({ name: "sig-with-verifier", ...verifier });
+      const withVerifier = await registerModel(p.models, p.modelOwner, signatureOnly);
+      expect(await p.models.zkBindingOf(withVerifier)).to.deep.equal([
+        ZERO_HASH,
+        verifier.zkVerifier,
+        verifier.zkVerifierCodeHash,
+      ]);
     });
 
     it("requires the zk commitment to be a BN254 field element, whatever the modes", async () => {
       const p = await loadFixture(deployProtocol);
-      const verifier = (await p.token.getAddress()) as Address;
+      const verifier = await deployVerifier();
       const modulus = `0x${SNARK_SCALAR_FIELD.toString(16).padStart(64, "0")}` as const;
       const allOnes = `0x${"f".repeat(64)}` as const;
       for (const modes of [VerificationMode.Zk, VerificationMode.Signature]) {
         for (const zkCommitment of [modulus, allOnes]) {
           await expect(
-            p.models
-              .connect(p.modelOwner)
-              .registerModel(modelSpec({ modes, zkCommitment, zkVerifier: verifier })),
+            p.models.connect(p.modelOwner).registerModel(modelSpec({ modes, zkCommitment, ...verifier })),
           )
             .to.be.revertedWithCustomError(p.models, "InvalidZkCommitment")
             .withArgs(zkCommitment);
         }
       }
       const largest = fieldToBytes32(SNARK_SCALAR_FIELD - 1n);
-      const spec = modelSpec({ modes: VerificationMode.Zk, zkCommitment: largest, zkVerifier: verifier });
+      const spec = modelSpec({ modes: VerificationMode.Zk, zkCommitment: largest, ...verifier });
       const id = await registerModel(p.models, p.modelOwner, spec);
       expect((await p.models.getModel(id)).zkCommitment).to.equal(largest);
     });
@@ -417,6 +522,157 @@ describe("ModelRegistry", () => {
         .withArgs(0xffff, MAX_ROYALTY_BPS);
       const id = await registerModel(p.models, p.modelOwner, modelSpec({ royaltyBps: MAX_ROYALTY_BPS }));
       expect((await p.models.getModel(id)).royaltyBps).to.equal(BigInt(MAX_ROYALTY_BPS));
+    });
+  });
+
+  describe("verifier purity (PureBytecode)", () => {
+    /** Put `code` at a fresh address and try to register it as a zk verifier (a static call: nothing is mined). */
+    let fresh = 0;
+    async function tryVerifier(p: Awaited<ReturnType<typeof deployProtocol>>, code: string) {
+      const address = ethers.getAddress(keccak256(toHex(`verifier ${fresh++}`)).slice(0, 42)) as Address;
+      await networkHelpers.setCode(address, code);
+      const spec = modelSpec({
+        modes: VerificationMode.Zk,
+        zkCommitment: ZK_COMMITMENT,
+        zkVerifier: address,
+        zkVerifierCodeHash: await codeHashOf(address),
+      });
+      return { address, call: p.models.connect(p.modelOwner).registerModel.staticCall(spec) };
+    }
+
+    // BALANCE ORIGIN GASPRICE EXTCODESIZE EXTCODECOPY EXTCODEHASH, BLOCKHASH..GASLIMIT, SELFBALANCE..BLOBBASEFEE,
+    // SLOAD SSTORE TLOAD TSTORE, CREATE CALL CALLCODE DELEGATECALL CREATE2, 0xef (EIP-7702 designator), SELFDESTRUCT.
+    const FORBIDDEN = [
+      0x31, 0x32, 0x3a, 0x3b, 0x3c, 0x3f, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x47, 0x48, 0x49, 0x4a, 0x54,
+      0x55, 0x5c, 0x5d, 0xf0, 0xf1, 0xf2, 0xf4, 0xf5, 0xef, 0xff,
+    ];
+    const hex = (op: number) => op.toString(16).padStart(2, "0");
+
+    it("accepts generated Groth16 verifiers and refuses every opcode that reads state or context", async () => {
+      const p = await loadFixture(deployProtocol);
+      const iris = await deployVerifier();
+      expect(
+        await p.models
+          .connect(p.modelOwner)
+          .registerModel.staticCall(
+            modelSpec({ modes: VerificationMode.Zk, zkCommitment: ZK_COMMITMENT, ...iris }),
+          ),
+      ).to.match(/^0x[0-9a-f]{64}$/);
+      for (const op of FORBIDDEN) {
+        // PUSH0, then the opcode at offset 1, then STOP.
+        const { address, call } = await tryVerifier(p, `0x5f${hex(op)}00`);
+        await expect(call, `opcode 0x${hex(op)}`)
+          .to.be.revertedWithCustomError(p.models, "VerifierNotPure")
+          .withArgs(address, 1, op);
+      }
+      // What a pure function of code and input may use: CHAINID, GAS, ADDRESS, CALLER, CALLVALUE, CALLDATALOAD,
+      // CODESIZE, CODECOPY, RETURNDATACOPY, MCOPY, KECCAK256 (and STATICCALL to precompiles, below).
+      for (const op of [0x46, 0x5a, 0x30, 0x33, 0x34, 0x35, 0x38, 0x39, 0x3e, 0x5e, 0x20]) {
+        const { call } = await tryVerifier(p, `0x5f${hex(op)}00`);
+        expect(await call, `opcode 0x${hex(op)}`).to.match(/^0x[0-9a-f]{64}$/);
+      }
+      // Opcodes no fork defines today (or that a later fork may define) are refused: their effect is unknown.
+      for (const op of [0x0c, 0x1e, 0x21, 0x4b, 0xa5, 0xf6, 0xfb]) {
+        const { address, call } = await tryVerifier(p, `0x5f${hex(op)}00`);
+        await expect(call, `opcode 0x${hex(op)}`)
+          .to.be.revertedWithCustomError(p.models, "VerifierNotPure")
+          .withArgs(address, 1, op);
+      }
+    });
+
+    it("counts an opcode only where it can run: not in PUSH data, not after a terminator without a JUMPDEST", async () => {
+      const p = await loadFixture(deployProtocol);
+      const pure = [
+        "0x0054", // STOP, then SLOAD: unreachable
+        "0x5f5654", // JUMP terminates
+        "0x5f5ff354", // RETURN terminates
+        "0x5f5ffd54", // REVERT terminates
+        "0xfe54", // INVALID terminates
+        "0x6054", // PUSH1 0x54: data
+        "0x615b54", // PUSH2 0x5b54: a JUMPDEST byte inside data is not a JUMPDEST
+        `0x7f${"54".repeat(32)}00`, // PUSH32 of SLOAD bytes
+        "0x00a2646970667358221220" + "54".repeat(32) + "64736f6c6343", // metadata-like tail after STOP
+      ];
+      for (const code of pure) {
+        const { call } = await tryVerifier(p, code);
+        expect(await call, code).to.match(/^0x[0-9a-f]{64}$/);
+      }
+      const impure: [string, number, number][] = [
+        ["0x005b54", 2, 0x54], // a JUMPDEST makes what follows reachable again
+        ["0x605b54", 2, 0x54], // PUSH1 0x5b, then a real SLOAD
+        ["0x5f5754", 2, 0x54], // JUMPI falls through
+        ["0x5f5f5f5f5f5f5ff4", 7, 0xf4], // a delegating proxy's DELEGATECALL
+        ["0x00fe5b5ff1", 4, 0xf1], // a CALL gadget hidden behind INVALID and a JUMPDEST
+        [`0xef0100${"11".repeat(20)}`, 0, 0xef], // an EIP-7702 delegation designator
+      ];
+      for (const [code, offset, op] of impure) {
+        const { address, call } = await tryVerifier(p, code);
+        await expect(call, code)
+          .to.be.revertedWithCustomError(p.models, "VerifierNotPure")
+          .withArgs(address, offset, op);
+      }
+    });
+
+    it("accepts a STATICCALL only to an address it proves is a constant precompile", async () => {
+      const p = await loadFixture(deployProtocol);
+      // STATICCALL(gas, address, argsOffset, argsSize, retOffset, retSize): four PUSH0 for the memory ranges, then
+      // the address, then GAS.
+      const args = "5f5f5f5f";
+      const pure = [
+        `0x${args}60085afa00`, // PUSH1 0x08 (pairing), GAS, STATICCALL
+        `0x${args}60015afa00`, // ecrecover
+        `0x${args}60115afa00`, // 0x11, the last BLS12-381 precompile
+        `0x${args}6007805f5090505afa00`, // the address moved by DUP1, PUSH0, POP, SWAP1, POP stays provable
+        `0x${args}7f${"00".repeat(31)}085afa00`, // PUSH32 of 8
+      ];
+      for (const code of pure) {
+        const { call } = await tryVerifier(p, code);
+        expect(await call, code).to.match(/^0x[0-9a-f]{64}$/);
+      }
+      const impure: [string, number][] = [
+        ["0x5ffa00", 1], // an address deeper than anything pushed: unknown
+        [`0x${args}5f5afa00`, 6], // address 0
+        [`0x${args}60125afa00`, 7], // 0x12: not a precompile
+        [`0x${args}73${"11".repeat(20)}5afa00`, 26], // a contract fixed in the code (it may have a switch)
+        [`0x${args}5f355afa00`, 7], // an address read from calldata (the caller chooses it)
+        [`0x${args}60085b5afa00`, 8], // pushed before a JUMPDEST: any jump may land there with another stack
+        [`0x${args}60083090505afa00`, 10], // SWAP1 brings ADDRESS's unknown result up as the address
+      ];
+      for (const [code, offset] of impure) {
+        const { address, call } = await tryVerifier(p, code);
+        await expect(call, code)
+          .to.be.revertedWithCustomError(p.models, "VerifierNotPure")
+          .withArgs(address, offset, 0xfa);
+      }
+    });
+
+    it("refuses verifiers whose answers live in storage or behind a proxy", async () => {
+      const p = await loadFixture(deployProtocol);
+      const switchVerifier = await ethers.deployContract("SwitchVerifier");
+      const address = await switchVerifier.getAddress();
+      await expect(
+        p.models.connect(p.modelOwner).registerModel(
+          modelSpec({
+            modes: VerificationMode.Zk,
+            zkCommitment: ZK_COMMITMENT,
+            zkVerifier: address as Address,
+            zkVerifierCodeHash: await codeHashOf(address),
+          }),
+        ),
+      ).to.be.revertedWithCustomError(p.models, "VerifierNotPure");
+      const acceptAll = await ethers.deployContract("AcceptAllVerifier");
+      const pure = await acceptAll.getAddress();
+      // A verifier that accepts everything is pure: the model owner commits to it, and consumers see its code hash.
+      await registerModel(
+        p.models,
+        p.modelOwner,
+        modelSpec({
+          modes: VerificationMode.Zk,
+          zkCommitment: ZK_COMMITMENT,
+          zkVerifier: pure as Address,
+          zkVerifierCodeHash: await codeHashOf(pure),
+        }),
+      );
     });
   });
 
@@ -583,7 +839,7 @@ describe("ModelRegistry", () => {
       const m2 = await p.models.getModel(p.modelId2);
       expect([m2.fee, m2.royaltyBps]).to.deep.equal([MODEL_FEE, BigInt(ROYALTY_BPS)]);
       expect(
-        await p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature),
+        await p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature, INPUT_HASH),
       ).to.deep.equal([p.modelOwner.address, 42n * OPG, 2_500n]);
     });
 
@@ -743,6 +999,7 @@ describe("ModelRegistry", () => {
         p.modelId,
         p.requester.address,
         VerificationMode.Signature,
+        INPUT_HASH,
       );
       expect([owner, fee, royalty]).to.deep.equal([p.modelOwner.address, MODEL_FEE, BigInt(ROYALTY_BPS)]);
     });
@@ -750,7 +1007,9 @@ describe("ModelRegistry", () => {
     it("refuses an unknown model", async () => {
       const p = await loadFixture(registryFixture);
       const unknown = keccak256(toHex("no such model"));
-      await expect(p.models.requestTerms(unknown, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(unknown, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "UnknownModel")
         .withArgs(unknown);
     });
@@ -759,15 +1018,21 @@ describe("ModelRegistry", () => {
       const p = await loadFixture(registryFixture);
       const owner = p.models.connect(p.modelOwner);
       await owner.setStatus(p.modelId, ModelStatus.Deprecated);
-      await expect(p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "ModelNotActive")
         .withArgs(p.modelId, ModelStatus.Deprecated);
       await owner.setStatus(p.modelId, ModelStatus.Active);
       expect(
-        (await p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature))[1],
+        (
+          await p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature, INPUT_HASH)
+        )[1],
       ).to.equal(MODEL_FEE);
       await owner.setStatus(p.modelId, ModelStatus.Revoked);
-      await expect(p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "ModelNotActive")
         .withArgs(p.modelId, ModelStatus.Revoked);
     });
@@ -775,7 +1040,7 @@ describe("ModelRegistry", () => {
     it("refuses a mode the version does not allow", async () => {
       const p = await loadFixture(registryFixture);
       for (const mode of [VerificationMode.Zk, 0, 4, 0x80]) {
-        await expect(p.models.requestTerms(p.modelId, p.requester.address, mode))
+        await expect(p.models.requestTerms(p.modelId, p.requester.address, mode, INPUT_HASH))
           .to.be.revertedWithCustomError(p.models, "ModeNotAllowed")
           .withArgs(p.modelId, mode, VerificationMode.Signature);
       }
@@ -783,28 +1048,51 @@ describe("ModelRegistry", () => {
 
     it("serves each mode of a version that allows both", async () => {
       const p = await loadFixture(registryFixture);
-      const verifier = (await p.models.getAddress()) as Address;
       const id = await registerModel(
         p.models,
         p.modelOwner,
-        modelSpec({ name: "zk", modes: 3, zkCommitment: ZK_COMMITMENT, zkVerifier: verifier }),
+        modelSpec({ name: "zk", modes: 3, zkCommitment: ZK_COMMITMENT, ...(await deployVerifier()) }),
       );
       for (const mode of [VerificationMode.Signature, VerificationMode.Zk]) {
-        expect((await p.models.requestTerms(id, p.requester.address, mode))[0]).to.equal(
+        expect((await p.models.requestTerms(id, p.requester.address, mode, INPUT_HASH))[0]).to.equal(
           p.modelOwner.address,
         );
       }
-      await expect(p.models.requestTerms(id, p.requester.address, 4))
+      await expect(p.models.requestTerms(id, p.requester.address, 4, INPUT_HASH))
         .to.be.revertedWithCustomError(p.models, "ModeNotAllowed")
         .withArgs(id, 4, 3);
     });
 
+    it("refuses a zk input outside the BN254 field, and only for zk", async () => {
+      const p = await loadFixture(registryFixture);
+      const id = await registerModel(
+        p.models,
+        p.modelOwner,
+        modelSpec({ name: "zk", modes: 3, zkCommitment: ZK_COMMITMENT, ...(await deployVerifier()) }),
+      );
+      const largest = fieldToBytes32(SNARK_SCALAR_FIELD - 1n);
+      expect(
+        (await p.models.requestTerms(id, p.requester.address, VerificationMode.Zk, largest))[1],
+      ).to.equal(MODEL_FEE);
+      for (const inputHash of [
+        `0x${SNARK_SCALAR_FIELD.toString(16).padStart(64, "0")}`,
+        `0x${"f".repeat(64)}`,
+      ] as const) {
+        await expect(p.models.requestTerms(id, p.requester.address, VerificationMode.Zk, inputHash))
+          .to.be.revertedWithCustomError(p.models, "InputNotInField")
+          .withArgs(inputHash);
+        expect(
+          (await p.models.requestTerms(id, p.requester.address, VerificationMode.Signature, inputHash))[1],
+        ).to.equal(MODEL_FEE);
+      }
+    });
+
     it("rejects a mode mask with several bits, even one that intersects the allowed set", async () => {
       const p = await loadFixture(registryFixture);
-      await expect(p.models.requestTerms(p.modelId, p.requester.address, 3))
+      await expect(p.models.requestTerms(p.modelId, p.requester.address, 3, INPUT_HASH))
         .to.be.revertedWithCustomError(p.models, "ModeNotAllowed")
         .withArgs(p.modelId, 3, VerificationMode.Signature);
-      await expect(p.models.requestTerms(p.modelId, p.requester.address, 0))
+      await expect(p.models.requestTerms(p.modelId, p.requester.address, 0, INPUT_HASH))
         .to.be.revertedWithCustomError(p.models, "ModeNotAllowed")
         .withArgs(p.modelId, 0, VerificationMode.Signature);
     });
@@ -814,11 +1102,13 @@ describe("ModelRegistry", () => {
       const balance = await p.token.balanceOf(p.requester.address);
       expect(balance).to.equal(100_000n * OPG);
       await p.models.connect(p.modelOwner).setGate(p.modelId, GateKind.MinBalance, balance + 1n);
-      await expect(p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "BalanceBelowGate")
         .withArgs(p.requester.address, balance, balance + 1n);
       // An account with no tokens at all.
-      await expect(p.models.requestTerms(p.modelId, p.payout.address, VerificationMode.Signature))
+      await expect(p.models.requestTerms(p.modelId, p.payout.address, VerificationMode.Signature, INPUT_HASH))
         .to.be.revertedWithCustomError(p.models, "BalanceBelowGate")
         .withArgs(p.payout.address, 0n, balance + 1n);
       // Exactly the minimum passes.
@@ -827,11 +1117,14 @@ describe("ModelRegistry", () => {
         p.modelId,
         p.requester.address,
         VerificationMode.Signature,
+        INPUT_HASH,
       );
       expect([owner, fee, royalty]).to.deep.equal([p.modelOwner.address, MODEL_FEE, BigInt(ROYALTY_BPS)]);
       // Dropping below again fails again.
       await p.token.connect(p.requester).transfer(p.other.address, 2n);
-      await expect(p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(p.modelId, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "BalanceBelowGate")
         .withArgs(p.requester.address, balance - 1n, balance + 1n);
     });
@@ -842,14 +1135,14 @@ describe("ModelRegistry", () => {
       await owner.setGate(p.modelId, GateKind.Allowlist, 0n);
       await owner.setGate(p.modelId2, GateKind.Allowlist, 0n);
       for (const id of [p.modelId, p.modelId2]) {
-        await expect(p.models.requestTerms(id, p.requester.address, VerificationMode.Signature))
+        await expect(p.models.requestTerms(id, p.requester.address, VerificationMode.Signature, INPUT_HASH))
           .to.be.revertedWithCustomError(p.models, "NotAllowlisted")
           .withArgs(p.requester.address);
       }
       await owner.setAllowed(p.familyId, [p.requester.address], true);
       for (const id of [p.modelId, p.modelId2]) {
         expect(
-          (await p.models.requestTerms(id, p.requester.address, VerificationMode.Signature))[0],
+          (await p.models.requestTerms(id, p.requester.address, VerificationMode.Signature, INPUT_HASH))[0],
         ).to.equal(p.modelOwner.address);
       }
       // A version registered later in the family inherits the list.
@@ -859,15 +1152,17 @@ describe("ModelRegistry", () => {
         modelSpec({ fileHash: keccak256(toHex("v3")) }),
       );
       await owner.setGate(id3, GateKind.Allowlist, 0n);
-      expect((await p.models.requestTerms(id3, p.requester.address, VerificationMode.Signature))[0]).to.equal(
-        p.modelOwner.address,
-      );
-      await expect(p.models.requestTerms(id3, p.other.address, VerificationMode.Signature))
+      expect(
+        (await p.models.requestTerms(id3, p.requester.address, VerificationMode.Signature, INPUT_HASH))[0],
+      ).to.equal(p.modelOwner.address);
+      await expect(p.models.requestTerms(id3, p.other.address, VerificationMode.Signature, INPUT_HASH))
         .to.be.revertedWithCustomError(p.models, "NotAllowlisted")
         .withArgs(p.other.address);
       // Removal applies to all versions at once.
       await owner.setAllowed(p.familyId, [p.requester.address], false);
-      await expect(p.models.requestTerms(p.modelId2, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(p.modelId2, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "NotAllowlisted")
         .withArgs(p.requester.address);
     });
@@ -881,7 +1176,9 @@ describe("ModelRegistry", () => {
       );
       await p.models.connect(p.modelOwner).setGate(otherFamilyModel, GateKind.Allowlist, 0n);
       await p.models.connect(p.modelOwner).setAllowed(p.familyId, [p.requester.address], true);
-      await expect(p.models.requestTerms(otherFamilyModel, p.requester.address, VerificationMode.Signature))
+      await expect(
+        p.models.requestTerms(otherFamilyModel, p.requester.address, VerificationMode.Signature, INPUT_HASH),
+      )
         .to.be.revertedWithCustomError(p.models, "NotAllowlisted")
         .withArgs(p.requester.address);
     });
@@ -889,15 +1186,15 @@ describe("ModelRegistry", () => {
     it("applies a gate to its own version only, and ignores the allowlist without an allowlist gate", async () => {
       const p = await loadFixture(twoVersionsFixture);
       await p.models.connect(p.modelOwner).setGate(p.modelId, GateKind.Allowlist, 0n);
-      await expect(p.models.requestTerms(p.modelId, p.other.address, VerificationMode.Signature))
+      await expect(p.models.requestTerms(p.modelId, p.other.address, VerificationMode.Signature, INPUT_HASH))
         .to.be.revertedWithCustomError(p.models, "NotAllowlisted")
         .withArgs(p.other.address);
       expect(
-        (await p.models.requestTerms(p.modelId2, p.other.address, VerificationMode.Signature))[0],
+        (await p.models.requestTerms(p.modelId2, p.other.address, VerificationMode.Signature, INPUT_HASH))[0],
       ).to.equal(p.modelOwner.address);
       await p.models.connect(p.modelOwner).setGate(p.modelId, GateKind.None, 0n);
       expect(
-        (await p.models.requestTerms(p.modelId, p.other.address, VerificationMode.Signature))[0],
+        (await p.models.requestTerms(p.modelId, p.other.address, VerificationMode.Signature, INPUT_HASH))[0],
       ).to.equal(p.modelOwner.address);
     });
   });
