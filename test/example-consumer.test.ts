@@ -22,6 +22,7 @@ import "./helpers/release-zk.js";
 import {
   connection,
   ethers,
+  fulfilSigned as submitSigned,
   MODEL_FEE,
   networkHelpers,
   openedFrom,
@@ -114,22 +115,21 @@ async function apply(
 
 /** An operator's real zk proof for `sample`, submitted by `operator`. */
 async function fulfilZk(w: World, opened: OpenedRequest, sample: number) {
-  const zk = await buildZkInference(
-    w.quantized,
-    iris.features[sample]!,
-    opened.requestId,
-    w.operator.address as Address,
-  );
+  const zk = await buildZkInference(w.quantized, iris.features[sample]!, {
+    chainId: w.chainId,
+    zkMode: (await w.zkMode.getAddress()) as Address,
+    requestId: opened.requestId,
+    submitter: w.operator.address as Address,
+  });
   const { proof, publicSignals } = await prove(zk.input);
   const { output, proof: args } = settlementProof(toSolidityCalldata(proof, publicSignals));
-  return w.settlement.connect(w.operator).fulfillZk(opened.request, opened.requestId, output, args);
+  return w.zkMode.connect(w.operator).fulfillZk(opened.request, opened.requestId, output, args);
 }
 
 /** An operator runs the real model on the input and signs the logits (or any `output` given). */
 async function fulfilSigned(w: World, opened: OpenedRequest, sample: number, output?: Hex) {
   const logits = output ?? toHex(await inferBytes(model, encodeFeatures(iris.features[sample]!)));
-  const { result, signature } = await signResult(w, opened.requestId, opened.request, { output: logits });
-  return w.settlement.fulfillSigned(opened.request, opened.requestId, result, signature);
+  return submitSigned(w, opened, await signResult(w, opened.requestId, opened.request, { output: logits }));
 }
 
 /** Call `onInferenceResult` as the settlement contract itself (impersonated). */
@@ -148,9 +148,10 @@ interface StructLog {
 }
 
 /**
- * Gas used inside the callback frame of a settlement transaction, from its opcode trace: settlement makes exactly
- * one CALL at depth 1 (the callback; its registry, verifier and ecrecover reads are STATICCALLs), and the frame it
- * opens runs at depth 2 from that CALL's successor to the step before control returns to depth 1.
+ * Gas used inside the callback frame of a settlement transaction, from its opcode trace. The transaction goes to a
+ * mode contract (depth 1), whose one CALL is to the core (depth 2); the core makes exactly one CALL (the callback;
+ * its registry, verifier and ecrecover reads are STATICCALLs), and the frame it opens runs at depth 3 from that
+ * CALL's successor to the step before control returns to depth 2.
  */
 async function callbackGasUsed(txHash: string): Promise<{ used: number; given: number }> {
   const trace = (await connection.provider.request({
@@ -158,12 +159,14 @@ async function callbackGasUsed(txHash: string): Promise<{ used: number; given: n
     params: [txHash, { disableStorage: true, disableMemory: true, disableStack: true }],
   })) as { structLogs: StructLog[] };
   const logs = trace.structLogs;
-  const calls = logs.flatMap((log, i) => (log.depth === 1 && log.op === "CALL" ? [i] : []));
-  expect(calls, "settlement makes exactly one CALL (the callback)").to.have.length(1);
+  const modeCalls = logs.filter((log) => log.depth === 1 && log.op === "CALL");
+  expect(modeCalls, "the mode makes exactly one CALL (to the core)").to.have.length(1);
+  const calls = logs.flatMap((log, i) => (log.depth === 2 && log.op === "CALL" ? [i] : []));
+  expect(calls, "the core makes exactly one CALL (the callback)").to.have.length(1);
   const start = calls[0]! + 1;
   let end = start;
-  while (logs[end + 1] !== undefined && logs[end + 1]!.depth === 2) end++;
-  expect(logs[start]!.depth).to.equal(2);
+  while (logs[end + 1] !== undefined && logs[end + 1]!.depth === 3) end++;
+  expect(logs[start]!.depth).to.equal(3);
   const last = logs[end]!;
   expect(last.op, "the callback frame ends normally").to.be.oneOf(["STOP", "RETURN"]);
   return { given: logs[start]!.gas, used: logs[start]!.gas - (last.gas - last.gasCost) };

@@ -1,17 +1,23 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { keccak256, toHex, type Address } from "viem";
+import { hashTypedData, keccak256, recoverAddress, toHex, type Address, type Hex } from "viem";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { OperatorRegistry, OPGToken } from "../typechain-types/index.js";
+import { operatorRegistryDomain, signerBindingTypedData } from "../src/protocol/index.js";
 import {
   deployProtocol,
   ethers,
+  impersonate,
   MIN_STAKE,
+  modelSpec,
   networkHelpers,
   OPG,
+  setNextRequestId,
   SIGNER_KEYS,
+  signerProof,
   UNBONDING_DELAY,
   ZERO_ADDRESS,
+  type Wallet,
 } from "./helpers/fixture.js";
 
 const { time } = networkHelpers;
@@ -20,15 +26,46 @@ const loadFixture = networkHelpers.loadFixture.bind(networkHelpers);
 const MAX_UINT96 = 2n ** 96n - 1n;
 const MAX_UNBONDING_DELAY = 90n * 24n * 3600n;
 
+const CHAIN_ID = (await ethers.provider.getNetwork()).chainId;
+
 /** Signing keys: the fixture's three, then more derived deterministically. Never funded; they only sign. */
-const KEYS: Address[] = [
-  ...SIGNER_KEYS.map((key) => new ethers.Wallet(key).address as Address),
-  ...[4, 5, 6].map((i) => new ethers.Wallet(keccak256(toHex(`operator key ${i}`))).address as Address),
+const WALLETS: Wallet[] = [
+  ...SIGNER_KEYS.map((k) => new ethers.Wallet(k)),
+  ...[4, 5, 6].map((i) => new ethers.Wallet(keccak256(toHex(`operator key ${i}`)))),
 ];
+function wallet(i: number): Wallet {
+  const w = WALLETS[i];
+  if (w === undefined) throw new Error(`no key #${i}`);
+  return w;
+}
 function key(i: number): Address {
-  const k = KEYS[i];
-  if (k === undefined) throw new Error(`no key #${i}`);
-  return k;
+  return wallet(i).address as Address;
+}
+
+/** The account `registry` is connected to. */
+async function caller(registry: OperatorRegistry): Promise<string> {
+  const runner = registry.runner as { getAddress?: () => Promise<string> } | null;
+  if (runner?.getAddress === undefined) throw new Error("the registry is not connected to a signer");
+  return runner.getAddress();
+}
+
+/** Key `i`'s proof of possession for the caller of `registry`, under that registry's domain. */
+async function proofOf(registry: OperatorRegistry, i: number, operator?: string): Promise<Hex> {
+  return signerProof(
+    { operators: registry, chainId: CHAIN_ID },
+    wallet(i),
+    operator ?? (await caller(registry)),
+  );
+}
+
+/** `register(key(i), payout, amount, proof)` from the caller of `registry`, with key `i`'s proof. */
+async function registerKey(registry: OperatorRegistry, i: number, payout: string, amount: bigint) {
+  return registry.register(key(i), payout, amount, await proofOf(registry, i));
+}
+
+/** `rotateSigner(key(i), proof)` from the caller of `registry`, with key `i`'s proof. */
+async function rotateKey(registry: OperatorRegistry, i: number) {
+  return registry.rotateSigner(key(i), await proofOf(registry, i));
 }
 
 /** The protocol, with operator, other and requester having approved the registry for everything. */
@@ -45,29 +82,19 @@ const STAKE = 2n * MIN_STAKE;
 /** As `operatorsFixture`, with `operator` registered (key 0, `payout`) and staked at twice the minimum. */
 async function stakedFixture() {
   const p = await operatorsFixture();
-  await p.operators.connect(p.operator).register(key(0), p.payout.address, STAKE);
+  await registerKey(p.operators.connect(p.operator), 0, p.payout.address, STAKE);
   return p;
 }
 
 /**
- * A fresh registry whose "settlement" is an EOA we control (`slasher` = the reporter account), so `slash` can be
- * called directly. `operator` is registered on it (key 0) with `MIN_STAKE`.
+ * The protocol with `operator` registered (key 0) with `MIN_STAKE`, and `slasher`: the settlement core itself,
+ * impersonated, so `slash` can be called on the registry directly with any amount and recipient.
  */
 async function slashFixture() {
-  const p = await deployProtocol();
-  const registry = await ethers.deployContract("OperatorRegistry", [
-    await p.token.getAddress(),
-    p.governance.address,
-    MIN_STAKE,
-    UNBONDING_DELAY,
-  ]);
-  const slasher = p.reporter;
-  await registry.connect(p.governance).bindSettlement(slasher.address);
-  for (const account of [p.operator, p.other, p.requester]) {
-    await p.token.connect(account).approve(await registry.getAddress(), ethers.MaxUint256);
-  }
-  await registry.connect(p.operator).register(key(0), p.payout.address, MIN_STAKE);
-  return { ...p, registry, slasher };
+  const p = await operatorsFixture();
+  await registerKey(p.operators.connect(p.operator), 0, p.payout.address, MIN_STAKE);
+  const slasher = await impersonate(await p.settlement.getAddress());
+  return { ...p, registry: p.operators, slasher };
 }
 
 async function record(registry: OperatorRegistry, operator: HardhatEthersSigner | string) {
@@ -152,7 +179,7 @@ describe("OperatorRegistry", () => {
   describe("register", () => {
     it("registers without stake: recorded, announced, but not eligible", async () => {
       const p = await loadFixture(operatorsFixture);
-      const tx = p.operators.connect(p.operator).register(key(0), p.payout.address, 0n);
+      const tx = registerKey(p.operators.connect(p.operator), 0, p.payout.address, 0n);
       await expect(tx)
         .to.emit(p.operators, "OperatorRegistered")
         .withArgs(p.operator.address, key(0), p.payout.address);
@@ -174,7 +201,7 @@ describe("OperatorRegistry", () => {
 
     it("registers with a first stake pulled from the caller, and becomes eligible", async () => {
       const p = await loadFixture(operatorsFixture);
-      const tx = p.operators.connect(p.operator).register(key(0), p.payout.address, MIN_STAKE);
+      const tx = registerKey(p.operators.connect(p.operator), 0, p.payout.address, MIN_STAKE);
       await expect(tx)
         .to.emit(p.operators, "OperatorRegistered")
         .withArgs(p.operator.address, key(0), p.payout.address);
@@ -193,7 +220,7 @@ describe("OperatorRegistry", () => {
     it("is atomic: a first stake without allowance leaves nothing registered", async () => {
       const p = await loadFixture(operatorsFixture);
       await p.token.connect(p.operator).approve(await p.operators.getAddress(), 0n);
-      await expect(p.operators.connect(p.operator).register(key(0), p.payout.address, MIN_STAKE))
+      await expect(registerKey(p.operators.connect(p.operator), 0, p.payout.address, MIN_STAKE))
         .to.be.revertedWithCustomError(p.token, "ERC20InsufficientAllowance")
         .withArgs(await p.operators.getAddress(), 0n, MIN_STAKE);
       expect((await record(p.operators, p.operator)).signer).to.equal(ZERO_ADDRESS);
@@ -202,7 +229,7 @@ describe("OperatorRegistry", () => {
 
     it("refuses a second registration, even with a new key", async () => {
       const p = await loadFixture(stakedFixture);
-      await expect(p.operators.connect(p.operator).register(key(1), p.payout.address, 0n))
+      await expect(registerKey(p.operators.connect(p.operator), 1, p.payout.address, 0n))
         .to.be.revertedWithCustomError(p.operators, "AlreadyRegistered")
         .withArgs(p.operator.address);
       expect(await p.operators.operatorOfSigner(key(1))).to.equal(ZERO_ADDRESS);
@@ -211,17 +238,17 @@ describe("OperatorRegistry", () => {
     it("refuses a zero signer and a zero payout", async () => {
       const p = await loadFixture(operatorsFixture);
       await expect(
-        p.operators.connect(p.operator).register(ZERO_ADDRESS, p.payout.address, 0n),
+        p.operators.connect(p.operator).register(ZERO_ADDRESS, p.payout.address, 0n, "0x"),
       ).to.be.revertedWithCustomError(p.operators, "ZeroAddress");
       await expect(
-        p.operators.connect(p.operator).register(key(0), ZERO_ADDRESS, 0n),
+        registerKey(p.operators.connect(p.operator), 0, ZERO_ADDRESS, 0n),
       ).to.be.revertedWithCustomError(p.operators, "ZeroAddress");
       expect(await p.operators.operatorOfSigner(key(0))).to.equal(ZERO_ADDRESS);
     });
 
     it("refuses a key another operator registered", async () => {
       const p = await loadFixture(stakedFixture);
-      await expect(p.operators.connect(p.other).register(key(0), p.other.address, 0n))
+      await expect(registerKey(p.operators.connect(p.other), 0, p.other.address, 0n))
         .to.be.revertedWithCustomError(p.operators, "SignerAlreadyUsed")
         .withArgs(key(0));
       expect(await p.operators.operatorOfSigner(key(0))).to.equal(p.operator.address);
@@ -231,9 +258,120 @@ describe("OperatorRegistry", () => {
     it("refuses a first stake that could not fit in 96 bits before touching the token", async () => {
       const p = await loadFixture(operatorsFixture);
       await expect(
-        p.operators.connect(p.operator).register(key(0), p.payout.address, MAX_UINT96 + 1n),
+        registerKey(p.operators.connect(p.operator), 0, p.payout.address, MAX_UINT96 + 1n),
       ).to.be.revertedWithCustomError(p.operators, "InvalidAmount");
       expect((await record(p.operators, p.operator)).signer).to.equal(ZERO_ADDRESS);
+    });
+  });
+
+  describe("proof of possession", () => {
+    it("signs the EIP-712 SignerBinding the TypeScript definition describes", async () => {
+      const p = await loadFixture(operatorsFixture);
+      const domain = operatorRegistryDomain(CHAIN_ID, (await p.operators.getAddress()) as Address);
+      const message = { operator: p.operator.address as Address, signer: key(0) };
+      const digest = hashTypedData(signerBindingTypedData(domain, message));
+      expect(await p.operators.signerBindingDigest(p.operator.address, key(0))).to.equal(digest);
+      expect(await p.operators.SIGNER_BINDING_TYPEHASH()).to.equal(
+        keccak256(toHex("SignerBinding(address operator,address signer)")),
+      );
+      const proof = await proofOf(p.operators.connect(p.operator), 0);
+      expect(await recoverAddress({ hash: digest, signature: proof })).to.equal(key(0));
+    });
+
+    it("refuses a key without its own signature binding it to the caller", async () => {
+      const p = await loadFixture(operatorsFixture);
+      const op = p.operators.connect(p.operator);
+      const digest = (await p.operators.signerBindingDigest(p.operator.address, key(0))) as Hex;
+      const otherRegistry = await ethers.deployContract("OperatorRegistry", [
+        await p.token.getAddress(),
+        p.governance.address,
+        MIN_STAKE,
+        UNBONDING_DELAY,
+      ]);
+      const wrong: [string, Hex][] = [
+        [
+          "signed by another key",
+          await signerProof({ operators: p.operators, chainId: CHAIN_ID }, wallet(1), p.operator.address),
+        ],
+        ["for another operator", await proofOf(op, 0, p.other.address)],
+        [
+          "for another chain",
+          await signerProof(
+            { operators: p.operators, chainId: CHAIN_ID + 1n },
+            wallet(0),
+            p.operator.address,
+          ),
+        ],
+        ["for another registry", await proofOf(otherRegistry.connect(p.operator), 0)],
+      ];
+      for (const [what, proof] of wrong) {
+        await expect(op.register(key(0), p.payout.address, 0n, proof), what)
+          .to.be.revertedWithCustomError(p.operators, "SignerProofInvalid")
+          .withArgs(key(0), await recoverAddress({ hash: digest, signature: proof }));
+      }
+      for (const proof of ["0x", `0x${"00".repeat(64)}`, `0x${"00".repeat(65)}`] as const) {
+        await expect(op.register(key(0), p.payout.address, 0n, proof)).to.be.revertedWithCustomError(
+          p.operators,
+          "InvalidSignature",
+        );
+      }
+      expect(await p.operators.operatorOfSigner(key(0))).to.equal(ZERO_ADDRESS);
+      // Only the 65-byte form: a real proof in EIP-2098 compact form is refused as malformed.
+      const { r, yParityAndS } = ethers.Signature.from(await proofOf(op, 0));
+      await expect(
+        op.register(key(0), p.payout.address, 0n, ethers.concat([r, yParityAndS])),
+      ).to.be.revertedWithCustomError(p.operators, "InvalidSignature");
+      await expect(registerKey(op, 0, p.payout.address, 0n))
+        .to.emit(p.operators, "OperatorRegistered")
+        .withArgs(p.operator.address, key(0), p.payout.address);
+    });
+
+    it("needs the new key's proof to rotate, and records when the old key retired", async () => {
+      const p = await loadFixture(stakedFixture);
+      const op = p.operators.connect(p.operator);
+      await expect(op.rotateSigner(key(1), await proofOf(op, 2)))
+        .to.be.revertedWithCustomError(p.operators, "SignerProofInvalid")
+        .withArgs(
+          key(1),
+          await recoverAddress({
+            hash: (await p.operators.signerBindingDigest(p.operator.address, key(1))) as Hex,
+            signature: await proofOf(op, 2),
+          }),
+        );
+      await expect(
+        op.rotateSigner(key(1), await proofOf(p.operators.connect(p.other), 1)),
+      ).to.be.revertedWithCustomError(p.operators, "SignerProofInvalid");
+      expect(await p.operators.signerRecord(key(0))).to.deep.equal([p.operator.address, 0n, 0n]);
+      // Requests opened so far move the core's counter; the retirement records it.
+      await p.models.connect(p.modelOwner).registerModel(modelSpec());
+      const ts = await nextTimestamp();
+      await rotateKey(op, 1);
+      const next = await p.settlement.nextRequestId();
+      expect(await p.operators.signerRecord(key(0))).to.deep.equal([p.operator.address, ts, next]);
+      expect(await p.operators.signerRecord(key(1))).to.deep.equal([p.operator.address, 0n, 0n]);
+      expect(await p.operators.signerRecord(key(5))).to.deep.equal([ZERO_ADDRESS, 0n, 0n]);
+      // A second rotation retires the second key at the counter's new value.
+      await setNextRequestId(p, 41n);
+      await rotateKey(op, 2);
+      expect((await p.operators.signerRecord(key(1))).retiredAtRequest).to.equal(41n);
+      expect((await p.operators.signerRecord(key(0))).retiredAtRequest).to.equal(next);
+    });
+
+    it("records retirement at request 0 on a registry with no settlement bound (no request can exist)", async () => {
+      const p = await loadFixture(operatorsFixture);
+      const registry = await ethers.deployContract("OperatorRegistry", [
+        await p.token.getAddress(),
+        p.governance.address,
+        MIN_STAKE,
+        UNBONDING_DELAY,
+      ]);
+      const op = registry.connect(p.operator);
+      await registerKey(op, 0, p.payout.address, 0n);
+      await rotateKey(op, 1);
+      const retired = await registry.signerRecord(key(0));
+      expect(retired.operator).to.equal(p.operator.address);
+      expect(retired.retiredAt).to.be.greaterThan(0n);
+      expect(retired.retiredAtRequest).to.equal(0n);
     });
   });
 
@@ -250,7 +388,7 @@ describe("OperatorRegistry", () => {
 
     it("makes an operator eligible exactly at the minimum", async () => {
       const p = await loadFixture(operatorsFixture);
-      await p.operators.connect(p.operator).register(key(0), p.payout.address, MIN_STAKE - 1n);
+      await registerKey(p.operators.connect(p.operator), 0, p.payout.address, MIN_STAKE - 1n);
       expect(await p.operators.isEligible(p.operator.address)).to.equal(false);
       await expect(p.operators.payoutFor(p.operator.address, key(0)))
         .to.be.revertedWithCustomError(p.operators, "StakeBelowMinimum")
@@ -300,7 +438,7 @@ describe("OperatorRegistry", () => {
       ]);
       await big.connect(p.operator).approve(await registry.getAddress(), ethers.MaxUint256);
       const op = registry.connect(p.operator);
-      await op.register(key(0), p.payout.address, MAX_UINT96 - 10n);
+      await registerKey(op, 0, p.payout.address, MAX_UINT96 - 10n);
       await expect(op.stake(11n)).to.be.revertedWithCustomError(registry, "InvalidAmount");
       await expect(op.stake(10n)).to.emit(registry, "Staked").withArgs(p.operator.address, 10n, MAX_UINT96);
       await expect(op.stake(1n)).to.be.revertedWithCustomError(registry, "InvalidAmount");
@@ -319,7 +457,7 @@ describe("OperatorRegistry", () => {
   describe("rotateSigner", () => {
     it("replaces the key: the old one fails payoutFor, the new one passes, both stay mapped", async () => {
       const p = await loadFixture(stakedFixture);
-      await expect(p.operators.connect(p.operator).rotateSigner(key(1)))
+      await expect(rotateKey(p.operators.connect(p.operator), 1))
         .to.emit(p.operators, "SignerRotated")
         .withArgs(p.operator.address, key(0), key(1));
       expect((await record(p.operators, p.operator)).signer).to.equal(key(1));
@@ -331,7 +469,7 @@ describe("OperatorRegistry", () => {
       expect(await p.operators.operatorOfSigner(key(1))).to.equal(p.operator.address);
       expect(await p.operators.isEligible(p.operator.address)).to.equal(true);
 
-      await p.operators.connect(p.operator).rotateSigner(key(2));
+      await rotateKey(p.operators.connect(p.operator), 2);
       await expect(p.operators.payoutFor(p.operator.address, key(1)))
         .to.be.revertedWithCustomError(p.operators, "SignerMismatch")
         .withArgs(p.operator.address, key(1));
@@ -340,24 +478,24 @@ describe("OperatorRegistry", () => {
 
     it("never reuses a key: not the current one, not an old one, not another operator's", async () => {
       const p = await loadFixture(stakedFixture);
-      await p.operators.connect(p.other).register(key(3), p.other.address, 0n);
+      await registerKey(p.operators.connect(p.other), 3, p.other.address, 0n);
       const op = p.operators.connect(p.operator);
-      await expect(op.rotateSigner(key(0)))
+      await expect(rotateKey(op, 0))
         .to.be.revertedWithCustomError(p.operators, "SignerAlreadyUsed")
         .withArgs(key(0));
-      await expect(op.rotateSigner(key(3)))
+      await expect(rotateKey(op, 3))
         .to.be.revertedWithCustomError(p.operators, "SignerAlreadyUsed")
         .withArgs(key(3));
-      await op.rotateSigner(key(1));
+      await rotateKey(op, 1);
       // Rotating back to its own old key.
-      await expect(op.rotateSigner(key(0)))
+      await expect(rotateKey(op, 0))
         .to.be.revertedWithCustomError(p.operators, "SignerAlreadyUsed")
         .withArgs(key(0));
       // A retired key cannot be picked up by someone else either.
-      await expect(p.operators.connect(p.requester).register(key(0), p.requester.address, 0n))
+      await expect(registerKey(p.operators.connect(p.requester), 0, p.requester.address, 0n))
         .to.be.revertedWithCustomError(p.operators, "SignerAlreadyUsed")
         .withArgs(key(0));
-      await expect(p.operators.connect(p.other).rotateSigner(key(0)))
+      await expect(rotateKey(p.operators.connect(p.other), 0))
         .to.be.revertedWithCustomError(p.operators, "SignerAlreadyUsed")
         .withArgs(key(0));
       expect((await record(p.operators, p.operator)).signer).to.equal(key(1));
@@ -366,13 +504,12 @@ describe("OperatorRegistry", () => {
 
     it("requires registration and a non-zero key", async () => {
       const p = await loadFixture(stakedFixture);
-      await expect(p.operators.connect(p.other).rotateSigner(key(1)))
+      await expect(rotateKey(p.operators.connect(p.other), 1))
         .to.be.revertedWithCustomError(p.operators, "UnknownOperator")
         .withArgs(p.other.address);
-      await expect(p.operators.connect(p.operator).rotateSigner(ZERO_ADDRESS)).to.be.revertedWithCustomError(
-        p.operators,
-        "ZeroAddress",
-      );
+      await expect(
+        p.operators.connect(p.operator).rotateSigner(ZERO_ADDRESS, "0x"),
+      ).to.be.revertedWithCustomError(p.operators, "ZeroAddress");
       expect(await p.operators.operatorOfSigner(key(1))).to.equal(ZERO_ADDRESS);
     });
   });
@@ -559,10 +696,13 @@ describe("OperatorRegistry", () => {
   describe("slash", () => {
     it("can only be called by the bound settlement", async () => {
       const p = await loadFixture(slashFixture);
-      for (const caller of [p.other, p.operator, p.governance]) {
-        await expect(p.operators.connect(caller).slash(p.operator.address, 1n, caller.address))
-          .to.be.revertedWithCustomError(p.operators, "NotSettlement")
-          .withArgs(caller.address);
+      for (const caller of [
+        p.other,
+        p.operator,
+        p.governance,
+        await impersonate(await p.signatureMode.getAddress()),
+        await impersonate(await p.zkMode.getAddress()),
+      ]) {
         await expect(p.registry.connect(caller).slash(p.operator.address, 1n, caller.address))
           .to.be.revertedWithCustomError(p.registry, "NotSettlement")
           .withArgs(caller.address);
@@ -578,6 +718,9 @@ describe("OperatorRegistry", () => {
         .to.be.revertedWithCustomError(unbound, "NotSettlement")
         .withArgs(p.governance.address);
       expect((await record(p.registry, p.operator)).stake).to.equal(MIN_STAKE);
+      expect(
+        await p.registry.connect(p.slasher).slash.staticCall(p.operator.address, 1n, p.treasury.address),
+      ).to.equal(1n);
     });
 
     it("takes active stake first, then unbonding stake, and caps at what exists", async () => {
@@ -688,7 +831,7 @@ describe("OperatorRegistry", () => {
 
     it("still reaches an operator that rotated its key away", async () => {
       const p = await loadFixture(slashFixture);
-      await p.registry.connect(p.operator).rotateSigner(key(1));
+      await rotateKey(p.registry.connect(p.operator), 1);
       await expect(p.registry.connect(p.slasher).slash(p.operator.address, MIN_STAKE, p.treasury.address))
         .to.emit(p.registry, "Slashed")
         .withArgs(p.operator.address, MIN_STAKE, p.treasury.address);
@@ -732,7 +875,7 @@ describe("OperatorRegistry", () => {
 
     it("sets the minimum stake within (0, 2^96 - 1]; raising it makes a staked operator ineligible at once", async () => {
       const p = await loadFixture(operatorsFixture);
-      await p.operators.connect(p.operator).register(key(0), p.payout.address, MIN_STAKE);
+      await registerKey(p.operators.connect(p.operator), 0, p.payout.address, MIN_STAKE);
       const gov = p.operators.connect(p.governance);
       expect(await p.operators.isEligible(p.operator.address)).to.equal(true);
       await expect(gov.setMinStake(MIN_STAKE + 1n))
@@ -897,9 +1040,9 @@ describe("OperatorRegistry", () => {
       };
       const before = (await supplyOutside()) + (await expectConserved(token, registry, ops));
 
-      await registry.connect(p.other).register(key(1), p.other.address, 3n * MIN_STAKE);
+      await registerKey(registry.connect(p.other), 1, p.other.address, 3n * MIN_STAKE);
       await expectConserved(token, registry, ops);
-      await registry.connect(p.requester).register(key(2), p.requester.address, 0n);
+      await registerKey(registry.connect(p.requester), 2, p.requester.address, 0n);
       await registry.connect(p.requester).stake(MIN_STAKE / 3n);
       await registry.connect(p.operator).stake(17n);
       await expectConserved(token, registry, ops);
@@ -954,8 +1097,8 @@ describe("OperatorRegistry", () => {
           const p = await loadFixture(slashFixture);
           const { registry, token, slasher, treasury } = p;
           const accounts = [p.operator, p.other, p.requester] as const;
-          await registry.connect(p.other).register(key(1), p.other.address, MIN_STAKE);
-          await registry.connect(p.requester).register(key(2), p.requester.address, MIN_STAKE);
+          await registerKey(registry.connect(p.other), 1, p.other.address, MIN_STAKE);
+          await registerKey(registry.connect(p.requester), 2, p.requester.address, MIN_STAKE);
           const model: Model[] = accounts.map(() => ({ stake: MIN_STAKE, unbonding: 0n, end: 0n }));
           const ops = accounts.map((a) => a.address);
           let slashedTotal = 0n;

@@ -35,6 +35,8 @@ import { mulberry32 } from "../src/model/prng.js";
 
 const MODEL_PATH = fileURLToPath(new URL("../models/iris-mlp.onnx", import.meta.url));
 const SUBMITTER = "0x70997970c51812dc3a010c7d01b20aa0b3dc79c8";
+/** What a proof is bound to besides the request and submitter: a chain and a `ZkMode` contract (any will do here). */
+const BINDING = { chainId: 31337n, zkMode: "0x5fbdb2315678afecb367f032d93f642f64180aa3" } as const;
 const { fracBits: F, actBits: A } = IRIS_ZK_PARAMS;
 const SCALE = 1n << BigInt(F);
 
@@ -128,7 +130,7 @@ describe("zk circuit: Iris MLP", function () {
 
   async function runBoth(model: QuantizedMlp, x: bigint[]): Promise<FixedPointResult> {
     const ref = fixedPointForward(model, x);
-    const binding = zkBinding(7n, SUBMITTER);
+    const binding = zkBinding({ ...BINDING, requestId: 7n, submitter: SUBMITTER });
     const expected = [
       BigInt(ref.label),
       await weightCommitment(model),
@@ -143,7 +145,11 @@ describe("zk circuit: Iris MLP", function () {
   it("matches the fixed-point reference and commitments on all 150 Iris samples", async function () {
     const { features } = loadIris();
     for (const [n, sample] of features.entries()) {
-      const zk = await buildZkInference(iris, sample, BigInt(n), SUBMITTER);
+      const zk = await buildZkInference(iris, sample, {
+        ...BINDING,
+        requestId: BigInt(n),
+        submitter: SUBMITTER,
+      });
       const witness = calculator.calculate(zk.input);
       expectWitnessMatches(witness, zk.result, zk.publicSignals);
     }
@@ -245,12 +251,16 @@ describe("zk circuit: Iris MLP", function () {
   });
 
   it("gives the same witness as snarkjs's own witness calculation", async function () {
-    const zk = await buildZkInference(iris, [6.3, 2.5, 4.9, 1.5], 3n, SUBMITTER);
+    const zk = await buildZkInference(iris, [6.3, 2.5, 4.9, 1.5], {
+      ...BINDING,
+      requestId: 3n,
+      submitter: SUBMITTER,
+    });
     expect(calculator.calculate(zk.input)).to.deep.equal(await calculateWitness(zk.input));
   });
 
   it("rejects out-of-range inputs, weights and activations in the witness calculator", async function () {
-    const binding = zkBinding(1n, SUBMITTER);
+    const binding = zkBinding({ ...BINDING, requestId: 1n, submitter: SUBMITTER });
     const base = circuitInput(iris, [5222n, 3584n, 1434n, 205n], binding);
     const tooBig = { ...base, x: [(1n << 15n).toString(), ...base.x.slice(1)] };
     await expectRejects(calculateWitness(tooBig), /Assert Failed|Error in template/);

@@ -27,6 +27,8 @@ import {
 const MODEL_PATH = fileURLToPath(new URL("../models/iris-mlp.onnx", import.meta.url));
 const SUBMITTER = "0x70997970c51812dc3a010c7d01b20aa0b3dc79c8";
 const REQUEST_ID = 42n;
+/** What the proof is bound to besides the request and submitter: a chain and a `ZkMode` contract. */
+const BINDING = { chainId: 31337n, zkMode: "0x5fbdb2315678afecb367f032d93f642f64180aa3" } as const;
 
 const { ethers } = await network.create();
 
@@ -41,7 +43,7 @@ describe("zk prover: Iris MLP", function () {
     vkey = await loadVerificationKey();
     const model = quantizeOnnx(new Uint8Array(await readFile(MODEL_PATH)), IRIS_ZK_PARAMS);
     const sample = loadIris().features[100]!; // a virginica
-    zk = await buildZkInference(model, sample, REQUEST_ID, SUBMITTER);
+    zk = await buildZkInference(model, sample, { ...BINDING, requestId: REQUEST_ID, submitter: SUBMITTER });
     proof = await prove(zk.input, { onProgress: (p) => phases.push(p.phase) });
   });
 
@@ -54,7 +56,17 @@ describe("zk prover: Iris MLP", function () {
     expect(phases).to.deep.equal(["witness", "proving", "done"]);
     expect(proof.publicSignals.map(BigInt)).to.deep.equal([...zk.publicSignals]);
     expect(zk.publicSignals[0]).to.equal(2n);
-    expect(zk.publicSignals[3]).to.equal(zkBinding(REQUEST_ID, SUBMITTER));
+    expect(zk.publicSignals[3]).to.equal(
+      zkBinding({ ...BINDING, requestId: REQUEST_ID, submitter: SUBMITTER }),
+    );
+    // Every part of the binding matters: another chain, zk mode contract, request or submitter gives another signal.
+    const others = [
+      { ...BINDING, chainId: 1n, requestId: REQUEST_ID, submitter: SUBMITTER },
+      { ...BINDING, zkMode: SUBMITTER, requestId: REQUEST_ID, submitter: SUBMITTER },
+      { ...BINDING, requestId: REQUEST_ID + 1n, submitter: SUBMITTER },
+      { ...BINDING, requestId: REQUEST_ID, submitter: BINDING.zkMode },
+    ] as const;
+    for (const other of others) expect(zkBinding(other)).to.not.equal(zk.publicSignals[3]);
   });
 
   it("verifies off chain and fails for every tampered public signal", async function () {
@@ -78,7 +90,11 @@ describe("zk prover: Iris MLP", function () {
       pubSignals[0],
       pubSignals[1],
       pubSignals[2],
-      zkBinding(REQUEST_ID, "0x1111111111111111111111111111111111111111"),
+      zkBinding({
+        ...BINDING,
+        requestId: REQUEST_ID,
+        submitter: "0x1111111111111111111111111111111111111111",
+      }),
     ];
     expect(await verify.staticCall(pA, pB, pC, other)).to.equal(false);
     const swapped: typeof pB = [
