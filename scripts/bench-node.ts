@@ -29,7 +29,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { testAccountKey } from "../src/devnet/accounts.js";
 import { inferenceSettlementAbi } from "../src/abi/index.js";
-import { setBlockTime, startDevnet } from "../src/devnet/devnet.js";
+import { registerDevnetOperator, setBlockTime, startDevnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { encodeFeatures, toDataUri } from "../src/model/encoding.js";
 import { loadIris } from "../src/model/iris.js";
@@ -69,15 +69,9 @@ const SIGNER_KEY: Hex = "0x42424242424242424242424242424242424242424242424242424
 const devnet = await startDevnet(hre, "127.0.0.1", 0);
 const { ethers } = devnet.connection;
 const signers = await ethers.getSigners();
-const operator = signers[2]!;
 const requesterIndexes = [3, 4, 6];
-const { token, operators, settlement } = devnet.system;
-await (await token.connect(operator).approve(devnet.addresses.operators, 1_000n * OPG)).wait();
-await (
-  await operators
-    .connect(operator)
-    .register(privateKeyToAccount(SIGNER_KEY).address, operator.address, 1_000n * OPG)
-).wait();
+const { token, settlement } = devnet.system;
+await registerDevnetOperator(devnet, 2, SIGNER_KEY, 1_000n * OPG);
 for (const i of requesterIndexes) {
   const requester = signers[i]!;
   await (await token.connect(signers[0]).transfer(requester.address, 10_000n * OPG)).wait();

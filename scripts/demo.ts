@@ -1,13 +1,15 @@
 /**
- * The whole protocol, end to end, on Hardhat's embedded network: deploy, register the Iris model, stake an
- * operator, open requests (prepaid and with a permit), run the model for real, sign, fulfil, split fees,
- * withdraw, refund an expired request, reject forged results, and finally audit a result from chain data alone.
+ * The whole protocol, end to end, on Hardhat's embedded network: deploy (the settlement core and its two verification
+ * mode contracts), register the Iris model, stake an operator with a proof of possession of its signing key, open
+ * requests (prepaid and with a permit), run the model for real, sign, fulfil through SignatureMode, split fees, prove
+ * a zk request and fulfil it through ZkMode, withdraw, refund an expired request, reject forged results, and finally
+ * audit results from chain data alone.
  *
  *   npm run demo
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import { Signature, Wallet, type ContractTransactionReceipt, type ContractTransactionResponse } from "ethers";
 import { network } from "hardhat";
 import { createPublicClient, custom, keccak256, toHex, type Address, type Hex } from "viem";
 import { hardhat } from "viem/chains";
@@ -20,6 +22,7 @@ import {
   openedFrom,
   signPermit,
   signResultWithEthers,
+  signSignerBindingWithEthers,
   type OpenedRequest,
 } from "../src/ethers/index.js";
 import { irisRegistration } from "../src/devnet/iris.js";
@@ -37,10 +40,14 @@ import { DEFAULT_RUNTIME, runtimeHash } from "../src/model/runtime.js";
 import {
   fieldToBytes32,
   modeName,
-  settlementDomain,
+  operatorRegistryDomain,
+  resultMessage,
+  signatureModeDomain,
   splitFee,
   VerificationMode,
   zkOutputBytes,
+  type InferenceRequest,
+  type ResultFields,
 } from "../src/protocol/index.js";
 import {
   buildZkInference,
@@ -111,16 +118,25 @@ if (
 const operatorKey = new ethers.Wallet(keccak256(toHex("opg demo: operator signing key")));
 
 heading("Deploy the protocol (Ignition module deploy/modules/LocalOPGProtocol.ts)");
-const { token, models, operators, settlement, chainId } = await deployLocalSystem(connection);
+const { token, models, operators, settlement, signatureMode, zkMode, chainId } =
+  await deployLocalSystem(connection);
 const settlementAddress = (await settlement.getAddress()) as Address;
+const signatureModeAddress = (await signatureMode.getAddress()) as Address;
+const zkModeAddress = (await zkMode.getAddress()) as Address;
 for (const [name, c] of Object.entries({
   "OPG token": token,
   ModelRegistry: models,
   OperatorRegistry: operators,
-  InferenceSettlement: settlement,
+  "InferenceSettlement (core)": settlement,
+  "SignatureMode (bit 1)": signatureMode,
+  "ZkMode (bit 2)": zkMode,
 })) {
-  line(`${name.padEnd(20)} ${await c.getAddress()}`);
+  line(`${name.padEnd(27)} ${await c.getAddress()}`);
 }
+line(
+  `the core settles; each mode contract verifies and is bound once to its bit: modeContract(1) = ${short(await settlement.modeContract(VerificationMode.Signature))}, modeContract(2) = ${short(await settlement.modeContract(VerificationMode.Zk))}`,
+);
+const contracts = [settlement, signatureMode, zkMode, operators, models, token];
 await sent(settlement.connect(deployer).setTreasury(treasuryAccount.address));
 for (const account of [modelOwner, operator, alice, bob])
   await sent(token.connect(deployer).transfer(account.address, 10_000n * OPG));
@@ -139,6 +155,7 @@ const registered = await sent(
     runtimeHash: runtime,
     zkCommitment: `0x${"0".repeat(64)}`,
     zkVerifier: "0x0000000000000000000000000000000000000000",
+    zkVerifierCodeHash: `0x${"0".repeat(64)}`,
     uri: "models/iris-mlp.onnx",
     fee: FEE,
     royaltyBps: ROYALTY_BPS,
@@ -155,15 +172,24 @@ line(
   `fee ${opg(FEE)} per inference, royalty ${ROYALTY_BPS / 100}% to the owner, protocol fee ${Number(await settlement.protocolFeeBps()) / 100}%`,
 );
 
-heading("Stake an operator: 1,000 OPG; signing key kept apart from the payout address");
-await sent(token.connect(operator).approve(await operators.getAddress(), 1_000n * OPG));
+heading(
+  "Stake an operator: 1,000 OPG; the signing key, kept apart from the payout address, proves possession (EIP-712)",
+);
+const operatorsAddress = (await operators.getAddress()) as Address;
+const registryDomain = operatorRegistryDomain(chainId, operatorsAddress);
+const signerProof = await signSignerBindingWithEthers(operatorKey, registryDomain, {
+  operator: operator.address as Address,
+  signer: operatorKey.address as Address,
+});
+await sent(token.connect(operator).approve(operatorsAddress, 1_000n * OPG));
 const staked = await sent(
-  operators.connect(operator).register(operatorKey.address, payout.address, 1_000n * OPG),
+  operators.connect(operator).register(operatorKey.address, payout.address, 1_000n * OPG, signerProof),
 );
 line(
   `operator ${operator.address}, signing key ${operatorKey.address}, payout ${payout.address}`,
   staked.gasUsed,
 );
+line(`the key signed SignerBinding(operator, signer) for this chain and registry: ${short(signerProof)}`);
 
 heading(
   "Open requests: alice pays from a prepaid balance, bob with an EIP-2612 permit in the same transaction",
@@ -213,13 +239,26 @@ line(
   `bob's allowance to settlement after the permit: ${opg(await token.allowance(bob.address, settlementAddress))} (nothing left approved)`,
 );
 
-heading("Operator: verify the committed model file, run it with onnxruntime-web, sign the result (EIP-712)");
+heading(
+  "Operator: verify the committed model file, run it with onnxruntime-web, sign the result (EIP-712, for SignatureMode)",
+);
 const version = await models.getModel(modelId);
 const model = await loadModel(MODEL_PATH, { expectedSha256: version.fileHash as Hex });
 line(
   `loaded model, sha256 matches the registry (${short(version.fileHash)}); runtime hash matches: ${version.runtimeHash === runtime}`,
 );
-const domain = settlementDomain(chainId, settlementAddress);
+const domain = signatureModeDomain(chainId, signatureModeAddress);
+/** A result as `fulfillSigned` takes it, its 65-byte signature and the compact `(r, vs)` form sent on chain. */
+async function sign(
+  requestId: bigint,
+  request: InferenceRequest,
+  result: ResultFields,
+  key: Wallet = operatorKey,
+) {
+  const signature = await signResultWithEthers(key, domain, resultMessage(requestId, request, result));
+  const { r, yParityAndS } = Signature.from(signature);
+  return { result, signature, r, vs: yParityAndS };
+}
 async function serve(opened: OpenedRequest) {
   const input = fromDataUri(opened.inputUri);
   if (keccak256(input) !== opened.request.inputHash)
@@ -229,20 +268,13 @@ async function serve(opened: OpenedRequest) {
   const probabilities = softmax(logits);
   const best = probabilities.indexOf(Math.max(...probabilities));
   const outputHash = keccak256(output);
-  const signature = await signResultWithEthers(operatorKey, domain, {
-    requestId: opened.requestId,
-    modelId: opened.request.modelId,
-    inputHash: opened.request.inputHash,
-    outputHash,
+  const signed = await sign(opened.requestId, opened.request, {
     operator: operator!.address as Address,
-  });
-  return {
-    output: toHex(output),
     outputHash,
-    signature,
-    className: IRIS_CLASS_NAMES[best]!,
-    confidence: probabilities[best]!,
-  };
+    output: toHex(output),
+    outputUri: "",
+  });
+  return { ...signed, outputHash, className: IRIS_CLASS_NAMES[best]!, confidence: probabilities[best]! };
 }
 const results = new Map<bigint, Awaited<ReturnType<typeof serve>>>();
 for (const opened of [r1, r2, r4]) {
@@ -253,102 +285,89 @@ for (const opened of [r1, r2, r4]) {
   );
 }
 
-heading("Reject forged results (the attempts revert; nothing changes)");
+heading("Reject forged results (the attempts revert, each with its reason; nothing changes)");
+/** Run `attempt`; it must revert: print the decoded reason. */
+async function rejected(what: string, attempt: () => Promise<unknown>) {
+  try {
+    await attempt();
+  } catch (error) {
+    const decoded = decodeRevert(error, contracts);
+    if (decoded === undefined) throw error;
+    line(`${what.padEnd(60)} → ${formatRevert(decoded)}`);
+    return;
+  }
+  throw new Error(`forgery accepted: ${what}`);
+}
 {
   const { request, requestId } = r4;
   const honest = results.get(requestId)!;
   const forgedOutput = toHex(encodeFeatures([0, 0, 9]));
-  const attempts: [string, () => Promise<unknown>][] = [
-    [
-      "output swapped under the operator's real signature",
-      () =>
-        settlement.connect(mallory).fulfillSigned.staticCall(
-          request,
-          requestId,
-          {
-            operator: operator.address,
-            outputHash: keccak256(forgedOutput),
-            output: forgedOutput,
-            outputUri: "",
-          },
-          honest.signature,
-        ),
-    ],
-    [
-      "result signed by mallory's own, unregistered key",
-      async () => {
-        const sig = await signResultWithEthers(mallory, domain, {
-          requestId,
-          modelId: request.modelId,
-          inputHash: request.inputHash,
-          outputHash: keccak256(forgedOutput),
-          operator: mallory.address as Address,
-        });
-        return settlement.connect(mallory).fulfillSigned.staticCall(
-          request,
-          requestId,
-          {
-            operator: mallory.address,
-            outputHash: keccak256(forgedOutput),
-            output: forgedOutput,
-            outputUri: "",
-          },
-          sig,
-        );
-      },
-    ],
-    [
-      "honest signature replayed on another request (#1)",
-      () =>
-        settlement.connect(mallory).fulfillSigned.staticCall(
-          r1.request,
-          r1.requestId,
-          {
-            operator: operator.address,
-            outputHash: honest.outputHash,
-            output: honest.output,
-            outputUri: "",
-          },
-          honest.signature,
-        ),
-    ],
-    [
-      "fee cut: request re-posted with a smaller fee",
-      () =>
-        settlement.fulfillSigned.staticCall(
-          { ...request, fee: 1n },
-          requestId,
-          { operator: operator.address, outputHash: honest.outputHash, output: honest.output, outputUri: "" },
-          honest.signature,
-        ),
-    ],
-  ];
-  for (const [what, attempt] of attempts) {
-    try {
-      await attempt();
-      throw new Error(`forgery accepted: ${what}`);
-    } catch (error) {
-      const decoded = decodeRevert(error, [settlement, operators, models, token]);
-      if (decoded === undefined) throw error;
-      line(`${what.padEnd(52)} → rejected: ${formatRevert(decoded)}`);
-    }
-  }
+  const submit = (req: InferenceRequest, id: bigint, result: ResultFields, r: string, vs: string) =>
+    signatureMode.connect(mallory).fulfillSigned.staticCall(req, id, result, r, vs);
+  await rejected("output swapped under the operator's real signature", () =>
+    submit(
+      request,
+      requestId,
+      { ...honest.result, outputHash: keccak256(forgedOutput), output: forgedOutput },
+      honest.r,
+      honest.vs,
+    ),
+  );
+  await rejected("output stripped by a relayer (hash kept, bytes dropped)", () =>
+    submit(request, requestId, { ...honest.result, output: "0x" }, honest.r, honest.vs),
+  );
+  await rejected("output URI added by a relayer", () =>
+    submit(
+      request,
+      requestId,
+      { ...honest.result, outputUri: "https://mallory.example/out" },
+      honest.r,
+      honest.vs,
+    ),
+  );
+  await rejected("honest signature replayed on another request (#1)", () =>
+    submit(r1.request, r1.requestId, honest.result, honest.r, honest.vs),
+  );
+  await rejected("fee cut: request re-posted with a smaller fee", () =>
+    submit({ ...request, fee: 1n }, requestId, honest.result, honest.r, honest.vs),
+  );
+  const own = await sign(
+    requestId,
+    request,
+    {
+      operator: mallory.address as Address,
+      outputHash: keccak256(forgedOutput),
+      output: forgedOutput,
+      outputUri: "",
+    },
+    new Wallet(keccak256(toHex("mallory's own key"))),
+  );
+  await rejected("result signed by mallory's own, unregistered key", () =>
+    submit(request, requestId, own.result, own.r, own.vs),
+  );
+  // Registering a key takes that key's signature: nobody can claim a key they do not hold.
+  const claimed = new Wallet(keccak256(toHex("a key mallory does not hold")));
+  const forgedProof = await signSignerBindingWithEthers(mallory, registryDomain, {
+    operator: mallory.address as Address,
+    signer: claimed.address as Address,
+  });
+  await rejected("key registered without its proof (mallory signs for a key)", () =>
+    operators.connect(mallory).register.staticCall(claimed.address, mallory.address, 0n, forgedProof),
+  );
 }
 
 heading("Fulfil: the verified results settle and the fee is split (credited to balances)");
 for (const opened of [r1, r2, r4]) {
-  const result = results.get(opened.requestId)!;
+  const signed = results.get(opened.requestId)!;
   const receipt = await sent(
-    settlement
+    signatureMode
       .connect(operator)
-      .fulfillSigned(
-        opened.request,
-        opened.requestId,
-        { operator: operator.address, outputHash: result.outputHash, output: result.output, outputUri: "" },
-        result.signature,
-      ),
+      .fulfillSigned(opened.request, opened.requestId, signed.result, signed.r, signed.vs),
   );
-  line(`#${opened.requestId} fulfilled with ${modeName(opened.request.mode)} verification`, receipt.gasUsed);
+  line(
+    `#${opened.requestId} fulfilled with ${modeName(opened.request.mode)} verification (SignatureMode → core)`,
+    receipt.gasUsed,
+  );
 }
 line("(the first fulfilment creates the payout, royalty and protocol balance slots: 3 × 20k gas, once)");
 const split = splitFee(FEE, ROYALTY_BPS, r1.request.protocolFeeBps);
@@ -366,7 +385,7 @@ const zk = await irisRegistration({ fee: FEE, royaltyBps: ROYALTY_BPS, zkVerifie
 const zkRegistered = await sent(models.connect(modelOwner).registerModel(zk.spec));
 const zkModelId = findEvent(models, zkRegistered, "ModelRegistered").args.getValue("modelId") as Hex;
 line(
-  `same file, plus weight commitment ${short(zk.spec.zkCommitment)} and verifier: a new version`,
+  `same file, plus weight commitment ${short(zk.spec.zkCommitment)}, verifier and its code hash ${short(zk.spec.zkVerifierCodeHash)}: a new version`,
   zkRegistered.gasUsed,
 );
 line(`model id ${zkModelId}, now the family's latest; modes: signature | zk`);
@@ -396,12 +415,12 @@ line(
   `#${zkOpened.requestId} by alice (prepaid, mode zk) input [${zkSample.features.join(", ")}] (a ${IRIS_CLASS_NAMES[zkSample.label]})`,
   zkOpened.receipt.gasUsed,
 );
-const built = await buildZkInference(
-  zk.quantized,
-  zkSample.features,
-  zkOpened.requestId,
-  operator.address as Address,
-);
+const built = await buildZkInference(zk.quantized, zkSample.features, {
+  chainId,
+  zkMode: zkModeAddress,
+  requestId: zkOpened.requestId,
+  submitter: operator.address as Address,
+});
 const proven = await prove(built.input, {
   onProgress: (p) => {
     if (p.phase === "witness") process.stdout.write("    proving: witness… ");
@@ -415,11 +434,31 @@ line(
   `off-chain verification of the proof with circuits/build/verification_key.json: ${await verifyOffchain(vkey, proven.publicSignals, proven.proof)}`,
 );
 const zkArgs = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
+await rejected("the operator's proof copied from the mempool by mallory", () =>
+  zkMode
+    .connect(mallory)
+    .fulfillZk.staticCall(zkOpened.request, zkOpened.requestId, zkArgs.output, zkArgs.proof),
+);
+{
+  // A zk request demands a proof: the operator's real key signing an answer for it does not settle it.
+  const output = zkOutputBytes(zkArgs.output);
+  const signed = await sign(zkOpened.requestId, zkOpened.request, {
+    operator: operator.address as Address,
+    outputHash: keccak256(output),
+    output,
+    outputUri: "",
+  });
+  await rejected("the zk request answered with a signature (SignatureMode)", () =>
+    signatureMode
+      .connect(operator)
+      .fulfillSigned.staticCall(zkOpened.request, zkOpened.requestId, signed.result, signed.r, signed.vs),
+  );
+}
 const zkFulfilled = await sent(
-  settlement.connect(operator).fulfillZk(zkOpened.request, zkOpened.requestId, zkArgs.output, zkArgs.proof),
+  zkMode.connect(operator).fulfillZk(zkOpened.request, zkOpened.requestId, zkArgs.output, zkArgs.proof),
 );
 line(
-  `#${zkOpened.requestId} fulfilled with zk verification: class ${zkArgs.output} (${IRIS_CLASS_NAMES[Number(zkArgs.output)]}); the proof is bound to this request and submitter`,
+  `#${zkOpened.requestId} fulfilled with zk verification (ZkMode → core): class ${zkArgs.output} (${IRIS_CLASS_NAMES[Number(zkArgs.output)]}); the proof is bound to this chain, ZkMode, request and submitter`,
   zkFulfilled.gasUsed,
 );
 

@@ -1,6 +1,7 @@
 /**
  * A local devnet: a standalone Hardhat node (JSON-RPC on 127.0.0.1:8545, or OPG_DEVNET_PORT), the protocol
- * deployed, the Iris model registered (signature and zk), accounts funded. Prints addresses and the commands that
+ * deployed (the settlement core and its two verification mode contracts), the Iris model registered (signature and
+ * zk), accounts funded. Prints addresses and the commands that
  * run an operator, send a request and audit it; Ctrl-C stops it.
  *
  *   npm run devnet                       # one block per transaction (automine)
@@ -9,7 +10,7 @@
 import { relative } from "node:path";
 import hre from "hardhat";
 import { formatUnits } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey } from "viem/accounts";
 import { testAccountKey } from "../src/devnet/accounts.js";
 import { DEVNET_DEPLOYMENT_DIR, startDevnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
@@ -50,10 +51,12 @@ console.log(`
 Next, in another terminal (the keys below are this devnet's public test keys and a fresh signing key):
 
   export OPG_RPC_URL=${devnet.url} OPG_ADDRESSES=${addressesDir}
+  npx opg modes      # the verification modes and their contracts, read from the settlement
 
-  # 1. the operator (account #2) stakes with a signing key and serves the Iris model
+  # 1. the operator (account #2) registers a signing key (OPG_SIGNER_KEY signs its proof of possession), stakes,
+  #    and serves the Iris model (signature requests are signed with that key, zk requests proven)
   export OPG_PRIVATE_KEY=${testAccountKey(2)} OPG_SIGNER_KEY=${signerKey}
-  npx opg operator register --signer ${privateKeyToAccount(signerKey).address} --payout ${operator} --stake 1000
+  npx opg operator register --payout ${operator} --stake 1000
   npx opg operator serve --model ${devnet.irisModelId} --model-file ${modelFile} --health-port 9464
 
   # 2. the requester (account #3, 100 OPG prepaid) asks, in a third terminal (same OPG_RPC_URL, OPG_ADDRESSES)
@@ -61,9 +64,10 @@ Next, in another terminal (the keys below are this devnet's public test keys and
   npx opg request --model ${devnet.irisModelId} --input 5.1,3.5,1.4,0.2
   npx opg request --model ${devnet.irisModelId} --input 6.3,3.3,6,2.5 --mode zk
 
-  # 3. anyone checks what ran, from chain data and the model file
+  # 3. anyone checks what ran, from chain data and the model file (request 1: signature, request 2: zk)
   npx opg status 1
   npx opg audit 1
+  npx opg audit 2
 `);
 console.log("Ctrl-C stops the devnet.");
 

@@ -1,7 +1,8 @@
 /**
  * Run an operator node from the environment (keys never come from flags or files in the repository):
  *
- *   OPG_RPC_URL, OPG_SETTLEMENT, OPG_OPERATOR_KEY (staking account, sends transactions),
+ *   OPG_RPC_URL, OPG_SETTLEMENT (the settlement core; the mode contracts fulfilments go to are read from it),
+ *   OPG_OPERATOR_KEY (staking account, sends transactions),
  *   OPG_SIGNER_KEY (registered signing key), OPG_MODEL_ID, OPG_MODEL_FILE, OPG_DB (SQLite file),
  *   optional OPG_HEALTH_PORT, OPG_POLL_MS, OPG_FROM_BLOCK, OPG_WS_URL (WebSocket wake-ups),
  *   OPG_WITHDRAW_EVERY (seconds) and OPG_WITHDRAW_MIN (OPG) for scheduled withdrawals, OPG_PAYOUT_KEY (the

@@ -19,6 +19,9 @@ import {
 const runs = Number(process.argv[2] ?? 5);
 const sampleIndex = Number(process.argv[3] ?? 0);
 const SUBMITTER = "0x70997970c51812dc3a010c7d01b20aa0b3dc79c8";
+/** What the proofs are bound to besides request and submitter: a local chain and a ZkMode address (any will do). */
+const CHAIN_ID = 31337n;
+const ZK_MODE = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -36,7 +39,12 @@ async function main(): Promise<void> {
   const proving: number[] = [];
   const verifying: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const zk = await buildZkInference(model, sample, BigInt(r + 1), SUBMITTER);
+    const zk = await buildZkInference(model, sample, {
+      chainId: CHAIN_ID,
+      zkMode: ZK_MODE,
+      requestId: BigInt(r + 1),
+      submitter: SUBMITTER,
+    });
     const { proof, publicSignals, witnessMs, provingMs } = await prove(zk.input, {
       onProgress: (p) => {
         console.log(`run ${r + 1}: ${p.phase}${p.phase === "done" ? ` in ${p.ms.toFixed(0)} ms` : ""}`);

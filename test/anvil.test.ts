@@ -1,7 +1,8 @@
 /**
  * The CLI, SDK and operator node against Anvil (Foundry's node: a second EVM implementation next to Hardhat's
  * EDR), started from the `@foundry-rs/anvil` npm package on a free port. From an empty chain: `opg deploy` through
- * the real launcher (default addresses path), register the Iris model with its zk verifier, register an operator,
+ * the real launcher (default addresses path; the core and both mode contracts), register the Iris model with its zk
+ * verifier (code hash read from the chain), register an operator (its signing key proving possession),
  * deposit, open a signature request and a zk request, let the operator node serve both, then `status` and
  * `audit` (verified, exit 0), the last audit again through the launcher from the default addresses path.
  */
@@ -12,6 +13,7 @@ import { expect } from "chai";
 import { pino } from "pino";
 import { createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { irisMlpVerifierCodeHash } from "../src/abi/index.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { OperatorNode } from "../src/operator/node.js";
 import { readAddresses, type ProtocolAddresses } from "../src/sdk/addresses.js";
@@ -63,6 +65,8 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
     expect(json.out).to.equal("deploy/deployments/chain-31337/deployed_addresses.json");
     addresses = { ...(await readAddresses(file)), irisVerifier: String(json.irisVerifier) };
     expect(json.settlement).to.equal(addresses.settlement);
+    expect(addresses.signatureMode).to.equal(json.signatureMode);
+    expect(addresses.zkMode).to.equal(json.zkMode);
     expect(deployed.stdout + deployed.stderr).not.to.contain(accountKey(0).slice(2));
     env.OPG_ADDRESSES = file;
 
@@ -83,7 +87,7 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
     await governance.transferToken(address(4), 100n * 10n ** 18n);
   });
 
-  it("registers the Iris model with zk weights and an operator (the SDK approves the stake)", async () => {
+  it("registers the Iris model with zk weights and an operator (its key's proof of possession; the SDK approves the stake)", async () => {
     const registered = await opg(
       [
         "--json",
@@ -105,23 +109,22 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
     expect(registered.code, registered.err).to.equal(0);
     modelId = String(registered.json.modelId);
     const shown = await opg(["--json", "model", "show", modelId]);
-    expect(shown.json).to.include({ status: "Active", modes: 3, zkVerifier: addresses.irisVerifier });
+    expect(shown.json).to.include({
+      status: "Active",
+      modes: 3,
+      zkVerifier: addresses.irisVerifier,
+      zkVerifierCodeHash: irisMlpVerifierCodeHash,
+    });
 
     const operator = await opg(
-      [
-        "--json",
-        "operator",
-        "register",
-        "--signer",
-        privateKeyToAccount(OPERATOR_SIGNING_KEY).address,
-        "--payout",
-        address(3),
-        "--stake",
-        "1000",
-      ],
-      { OPG_PRIVATE_KEY: accountKey(2) },
+      ["--json", "operator", "register", "--payout", address(3), "--stake", "1000"],
+      {
+        OPG_PRIVATE_KEY: accountKey(2),
+        OPG_SIGNER_KEY: OPERATOR_SIGNING_KEY,
+      },
     );
     expect(operator.code, operator.err).to.equal(0);
+    expect(operator.json).to.include({ signer: privateKeyToAccount(OPERATOR_SIGNING_KEY).address });
     expect((await opg(["--json", "operator", "show", address(2)])).json).to.include({ eligible: true });
   });
 
@@ -196,6 +199,7 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
     const zkAudit = await opg(["audit", requests.zk]);
     expect(zkAudit.code, zkAudit.out).to.equal(0);
     expect(zkAudit.out).to.match(/✓ Groth16 proof verifies/);
+    expect(zkAudit.out).to.match(/✓ verifier code matches its pinned hash/);
     expect(zkAudit.out).to.contain("verdict: verified");
 
     // The launcher again, from the deployment's directory: the addresses come from the default path.
@@ -208,9 +212,14 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
     const unknown = `0x${"34".repeat(32)}`;
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
       [
-        ["deploy", "--protocol-fee-bps", "3000", "--out", join(dir, "never.json")],
+        ["deploy", "--min-stake", "0", "--out", join(dir, "never.json")],
         { OPG_PRIVATE_KEY: accountKey(0) },
-        /stopped at InferenceSettlement: protocol fee 3000 bps is above the maximum 2000 bps/,
+        /stopped at OperatorRegistry: the minimum stake must be greater than zero/,
+      ],
+      [
+        ["operator", "register", "--payout", address(5), "--stake", "1"],
+        { OPG_PRIVATE_KEY: accountKey(5), OPG_SIGNER_KEY: OPERATOR_SIGNING_KEY },
+        /is, or was, registered to an operator: keys are never reused/,
       ],
       [["model", "show", unknown], {}, new RegExp(`unknown model ${unknown}`)],
       [

@@ -10,7 +10,13 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { createPublicClient, getAddress, http, type Address, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { inferenceSettlementAbi, operatorRegistryAbi, opgTokenAbi } from "../src/abi/index.js";
+import {
+  inferenceSettlementAbi,
+  operatorRegistryAbi,
+  opgTokenAbi,
+  signatureModeAbi,
+  zkModeAbi,
+} from "../src/abi/index.js";
 import { readAddresses } from "../src/sdk/addresses.js";
 import { PROTOCOL_DEFAULTS } from "../src/protocol/defaults.js";
 import { runOpg } from "./helpers/cli.js";
@@ -56,16 +62,18 @@ describe("cli deploy", function () {
     expect(result.code, result.err).to.equal(0);
     first = result.json;
     const file = await read(out);
-    expect(Object.keys(file)).to.have.members([
+    const contracts = [
       "token",
       "models",
       "operators",
       "settlement",
+      "signatureMode",
+      "zkMode",
       "irisVerifier",
-      "chainId",
-    ]);
+    ];
+    expect(Object.keys(file)).to.have.members([...contracts, "chainId"]);
     expect(file.chainId).to.equal(31337);
-    for (const key of ["token", "models", "operators", "settlement", "irisVerifier"]) {
+    for (const key of contracts) {
       expect(result.json[key]).to.equal(file[key]);
       const code = await publicClient.getCode({ address: file[key] as Address });
       expect(code, key).to.match(/^0x[0-9a-f]{10,}/);
@@ -77,8 +85,11 @@ describe("cli deploy", function () {
       "ModelRegistry",
       "OperatorRegistry",
       "InferenceSettlement",
+      "SignatureMode",
+      "ZkMode",
       "OperatorRegistry.bindSettlement",
-      "InferenceSettlement.setSlashParams",
+      "InferenceSettlement.bindMode(signature)",
+      "InferenceSettlement.bindMode(zk)",
       "IrisMlpVerifier",
     ]);
     const total = steps.reduce((sum, s) => sum + BigInt(s.gasUsed), 0n);
@@ -86,6 +97,30 @@ describe("cli deploy", function () {
 
     // The same wiring and defaults as deploy/modules/protocol.ts.
     const addresses = await readAddresses(out);
+    expect(addresses).to.include({ signatureMode: file.signatureMode, zkMode: file.zkMode });
+    for (const [mode, contract, abi] of [
+      [1, file.signatureMode, signatureModeAbi],
+      [2, file.zkMode, zkModeAbi],
+    ] as const) {
+      expect(
+        await publicClient.readContract({
+          address: addresses.settlement,
+          abi: inferenceSettlementAbi,
+          functionName: "modeContract",
+          args: [mode],
+        }),
+      ).to.equal(contract);
+      expect(
+        await publicClient.readContract({ address: contract as Address, abi, functionName: "settlement" }),
+      ).to.equal(addresses.settlement);
+    }
+    expect(
+      await publicClient.readContract({
+        address: addresses.settlement,
+        abi: inferenceSettlementAbi,
+        functionName: "openModes",
+      }),
+    ).to.equal(3);
     expect(
       await publicClient.readContract({
         address: addresses.operators,
@@ -102,11 +137,18 @@ describe("cli deploy", function () {
     ).to.equal(PROTOCOL_DEFAULTS.minStake);
     expect(
       await publicClient.readContract({
-        address: addresses.settlement,
-        abi: inferenceSettlementAbi,
+        address: file.signatureMode as Address,
+        abi: signatureModeAbi,
         functionName: "equivocationPenalty",
       }),
     ).to.equal(PROTOCOL_DEFAULTS.equivocationPenalty);
+    expect(
+      await publicClient.readContract({
+        address: file.signatureMode as Address,
+        abi: signatureModeAbi,
+        functionName: "owner",
+      }),
+    ).to.equal(deployer);
     expect(
       await publicClient.readContract({
         address: addresses.settlement,
@@ -190,8 +232,8 @@ describe("cli deploy", function () {
     ).to.equal(100);
     expect(
       await publicClient.readContract({
-        address: settlement,
-        abi: inferenceSettlementAbi,
+        address: getAddress(String(file.signatureMode)),
+        abi: signatureModeAbi,
         functionName: "reporterRewardBps",
       }),
     ).to.equal(2500);
@@ -220,6 +262,20 @@ describe("cli deploy", function () {
     expect(forced.json.settlement).not.to.equal(first.settlement);
   });
 
+  it("checks parameters against the protocol limits before sending anything", async () => {
+    const nonce = await publicClient.getTransactionCount({ address: deployer });
+    for (const args of [
+      ["--protocol-fee-bps", "2001"],
+      ["--reporter-reward-bps", "10001"],
+      ["--unbonding-delay", "7776001"],
+    ]) {
+      const result = await opg(["--json", "deploy", ...args, "--out", join(dir, "limits.json")]);
+      expect(result.code, args.join(" ")).to.equal(1);
+      expect(result.err, args.join(" ")).to.match(/^error: the .* must be .*(basis points|seconds)/);
+    }
+    expect(await publicClient.getTransactionCount({ address: deployer })).to.equal(nonce);
+  });
+
   it("fails with one clear line and exit code 1", async () => {
     const eoa = privateKeyToAccount(accountKey(8)).address;
     const out = join(dir, "never.json");
@@ -235,12 +291,18 @@ describe("cli deploy", function () {
       [
         ["deploy", "--protocol-fee-bps", "3000"],
         {},
-        /deploying stopped at InferenceSettlement: protocol fee 3000 bps is above the maximum 2000 bps.*already deployed: token 0x/,
+        /the protocol fee must be whole basis points from 0 to 2000/,
       ],
+      [
+        ["deploy", "--reporter-reward-bps", "10001"],
+        {},
+        /the reporter reward must be whole basis points from 0 to 10000/,
+      ],
+      [["deploy", "--unbonding-delay", "7776001"], {}, /the unbonding delay must be 0 to 7776000 seconds/],
       [
         ["deploy", "--min-stake", "0"],
         {},
-        /stopped at OperatorRegistry: the minimum stake must be greater than zero/,
+        /stopped at OperatorRegistry: the minimum stake must be greater than zero.*already deployed: token 0x/,
       ],
       [["deploy", "--unbonding-delay", "1.5"], {}, /--unbonding-delay must be a whole number/],
     ];

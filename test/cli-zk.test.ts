@@ -1,18 +1,20 @@
+import { spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import hre from "hardhat";
-import { pino } from "pino";
+import { privateKeyToAccount } from "viem/accounts";
+import { irisMlpVerifierCodeHash } from "../src/abi/index.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
-import { OperatorNode } from "../src/operator/node.js";
-import { runOpg } from "./helpers/cli.js";
+import { OPG_BIN, runOpg } from "./helpers/cli.js";
 import "./helpers/release-zk.js";
 import { accountKey, OPERATOR_SIGNING_KEY, startTestChain, type TestChain } from "./helpers/sdk-fixture.js";
 
 /**
- * The zk path from the command line: a model registered with its zk weight commitment and verifier, requests that
- * require a proof, the operator node proving them, and `opg audit` checking the proof from chain data.
+ * The zk path from the command line: a model registered with its zk weight commitment, verifier and the verifier's
+ * code hash (read from the chain), requests that require a proof, `opg operator serve` proving them, and `opg audit`
+ * checking the proof from chain data.
  */
 describe("cli: zk requests end to end", function () {
   this.timeout(180_000);
@@ -47,6 +49,8 @@ describe("cli: zk requests end to end", function () {
       { OPG_PRIVATE_KEY: accountKey(1) },
     );
     expect(registered.code, registered.err).to.equal(0);
+    // The verifier's code hash was read from the chain and pinned in the model id.
+    expect(registered.json).to.include({ zkVerifierCodeHash: irisMlpVerifierCodeHash });
     zkModelId = String(registered.json.modelId);
   });
   after(async () => {
@@ -56,6 +60,7 @@ describe("cli: zk requests end to end", function () {
   it("registers a zk model, proves requests with the operator node and audits the proofs", async () => {
     const shown = await opg(["model", "show", zkModelId]);
     expect(shown.out).to.contain("modes signature | zk");
+    expect(shown.out).to.contain(`pinned code hash ${irisMlpVerifierCodeHash}`);
 
     // One request names the model file, the other relies on the registered URI being a local file.
     const withFile = await opg([
@@ -93,17 +98,34 @@ describe("cli: zk requests end to end", function () {
     expect(early.code).to.equal(2);
     expect(early.json.verdict).to.not.equal("verified");
 
-    const node = new OperatorNode({
-      rpcUrl: chain.url,
-      settlement: chain.addresses.settlement,
-      operatorKey: accountKey(2),
-      signerKey: OPERATOR_SIGNING_KEY,
-      models: [{ modelId: zkModelId as `0x${string}`, file: IRIS_MODEL_PATH }],
-      database: join(await mkdtemp(join(tmpdir(), "opg-cli-zk-")), "node.sqlite"),
-      pollIntervalMs: 100,
-      logger: pino({ level: "silent" }),
-    });
-    await node.start();
+    // The operator serves through the real launcher; stopped, it exits (snarkjs's workers released).
+    const database = join(await mkdtemp(join(tmpdir(), "opg-cli-zk-")), "node.sqlite");
+    const child = spawn(
+      "node",
+      [
+        OPG_BIN,
+        "operator",
+        "serve",
+        "--model",
+        zkModelId,
+        "--model-file",
+        IRIS_MODEL_PATH,
+        "--db",
+        database,
+        "--poll-ms",
+        "100",
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          ...env,
+          OPG_PRIVATE_KEY: accountKey(2),
+          OPG_SIGNER_KEY: OPERATOR_SIGNING_KEY,
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     try {
       const start = Date.now();
       const statuses = async () =>
@@ -113,8 +135,9 @@ describe("cli: zk requests end to end", function () {
         await new Promise((r) => setTimeout(r, 250));
       }
     } finally {
-      await node.stop();
+      child.kill("SIGTERM");
     }
+    expect(await exited).to.equal(0);
 
     for (const [id, expectedClass] of [
       [ids[0]!, 2n],
@@ -168,6 +191,28 @@ describe("cli: zk requests end to end", function () {
     ]);
     expect(missingFile.code).to.equal(1);
     expect(missingFile.err).to.match(/zk mode needs the model file: pass --model-file/);
+
+    const noCode = await opg(
+      [
+        "model",
+        "register",
+        "--file",
+        IRIS_MODEL_PATH,
+        "--name",
+        "iris-zk-2",
+        "--fee",
+        "1",
+        "--royalty",
+        "500",
+        "--zk-verifier",
+        privateKeyToAccount(accountKey(9)).address,
+      ],
+      { OPG_PRIVATE_KEY: accountKey(1) },
+    );
+    expect(noCode.code).to.equal(1);
+    expect(noCode.err).to.match(
+      /the zk verifier 0x[0-9a-fA-F]{40} has no contract code on chain \d+: deploy it first/,
+    );
 
     const badInput = await opg([
       "--json",

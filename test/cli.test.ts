@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { keccak256, toHex } from "viem";
+import { toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { fromDataUri } from "../src/model/encoding.js";
@@ -121,21 +121,14 @@ describe("cli", function () {
     const model = await loadModel(IRIS_MODEL_PATH);
     const output = await inferBytes(model, fromDataUri(info.inputUri));
     await model.release();
-    const outputHash = keccak256(output);
-    const operatorAddress = operator.account()!.address;
-    const signature = await operator.signResult(privateKeyToAccount(OPERATOR_SIGNING_KEY), {
-      requestId: id1,
-      modelId: info.request.modelId,
-      inputHash: info.request.inputHash,
-      outputHash,
-      operator: operatorAddress,
-    });
-    await operator.fulfillSigned(
-      info.request,
+    const result = { operator: operator.account()!.address, output: toHex(output) };
+    const signature = await operator.signResult(
+      privateKeyToAccount(OPERATOR_SIGNING_KEY),
       id1,
-      { operator: operatorAddress, outputHash, output: toHex(output) },
-      signature,
+      info.request,
+      result,
     );
+    await operator.fulfillSigned(info.request, id1, result, signature);
 
     const status = await opg(["--json", "status", id1.toString()]);
     expect(status.json.status).to.equal("Fulfilled");
@@ -160,21 +153,62 @@ describe("cli", function () {
     expect(withdraw.json.amount).to.equal((10n ** 18n).toString());
   });
 
-  it("registers, stakes, shows and unbonds an operator; refuses an early withdrawal with a clear reason", async () => {
+  it("registers an operator with the signing key from the environment, stakes, rotates its key, unbonds; refuses an early withdrawal", async () => {
     const key = accountKey(5);
     const account = privateKeyToAccount(key).address;
     await chain.clientFor(0).transferToken(account, 2_000n * OPG);
-    const signer = privateKeyToAccount(`0x${"cd".repeat(32)}`).address;
-    const asOperator = { OPG_PRIVATE_KEY: key };
+    const signerKey = `0x${"cd".repeat(32)}` as const;
+    const signer = privateKeyToAccount(signerKey).address;
+    const asOperator = { OPG_PRIVATE_KEY: key, OPG_SIGNER_KEY: signerKey };
+    const nonce = () => chain.clientFor(5).publicClient.getTransactionCount({ address: account });
+    const before = await nonce();
+
+    // Refused before any transaction (no approve either): no signing key, a --signer that is not the key, a key
+    // already registered to another operator.
+    const refusals: [string[], NodeJS.ProcessEnv, RegExp][] = [
+      [[], { OPG_SIGNER_KEY: "" }, /set the environment variable OPG_SIGNER_KEY .*--signer-key-env/],
+      [["--signer", account], {}, new RegExp(`the signing key in OPG_SIGNER_KEY is ${signer}, not --signer`)],
+      [
+        [],
+        { OPG_SIGNER_KEY: OPERATOR_SIGNING_KEY },
+        /is, or was, registered to an operator: keys are never reused/,
+      ],
+    ];
+    for (const [extra, env, message] of refusals) {
+      const refused = await opg(
+        ["--json", "operator", "register", "--payout", account, "--stake", "1000", ...extra],
+        { ...asOperator, ...env },
+      );
+      expect(refused.code, extra.join(" ")).to.equal(1);
+      expect(refused.err.split("\n")).to.have.length(1);
+      expect(refused.err).to.match(message);
+      expect(refused.err).not.to.contain(signerKey.slice(2));
+    }
+    expect(await nonce()).to.equal(before);
+
     const registered = await opg(
       ["--json", "operator", "register", "--signer", signer, "--payout", account, "--stake", "1000"],
       asOperator,
     );
     expect(registered.code, registered.err).to.equal(0);
-    expect(registered.json).to.include({ signer, payout: account });
+    expect(registered.json).to.include({ operator: account, signer, payout: account, eligible: true });
     expect((await opg(["--json", "operator", "stake", "10"], asOperator)).code).to.equal(0);
     const shown = await opg(["--json", "operator", "show", account]);
     expect(shown.json).to.include({ signer, eligible: true, stake: (1_010n * OPG).toString() });
+
+    const newKey = `0x${"ce".repeat(32)}` as const;
+    const newSigner = privateKeyToAccount(newKey).address;
+    const rotated = await opg(["--json", "operator", "rotate-signer"], {
+      ...asOperator,
+      OPG_SIGNER_KEY: newKey,
+    });
+    expect(rotated.code, rotated.err).to.equal(0);
+    expect(rotated.json).to.include({ oldSigner: signer, signer: newSigner });
+    expect((await opg(["--json", "operator", "show", account])).json).to.include({ signer: newSigner });
+    const reused = await opg(["operator", "rotate-signer"], asOperator);
+    expect(reused.code).to.equal(1);
+    expect(reused.err).to.match(/never reused; use a fresh key/);
+
     expect((await opg(["--json", "operator", "unstake", "1010"], asOperator)).code).to.equal(0);
     expect((await opg(["--json", "operator", "show", account])).json).to.include({ eligible: false });
     const early = await opg(["operator", "withdraw"], asOperator);
@@ -186,6 +220,17 @@ describe("cli", function () {
     );
     expect(noSigner.code).to.equal(1);
     expect(noSigner.err).to.contain("OPG_SIGNER_KEY");
+  });
+
+  it("lists the verification modes and their contracts, read from the settlement", async () => {
+    const modes = await opg(["--json", "modes"]);
+    expect(modes.code, modes.err).to.equal(0);
+    expect(modes.json).to.deep.equal([
+      { mode: 1, name: "signature", contract: chain.addresses.signatureMode },
+      { mode: 2, name: "zk", contract: chain.addresses.zkMode },
+    ]);
+    const human = await opg(["modes"]);
+    expect(human.out).to.contain(`signature  mode 1  ${chain.addresses.signatureMode!}`);
   });
 
   it("serves requests with `operator serve` until stopped", async () => {
@@ -267,6 +312,32 @@ describe("cli", function () {
       [["deposit", "1"], { OPG_PRIVATE_KEY: "" }, /set the environment variable OPG_PRIVATE_KEY/],
       [["deposit", "1", "--key-env", "MY_KEY"], {}, /set the environment variable MY_KEY/],
       [["--addresses", "/nonexistent.json", "status", "1"], {}, /not found: \/nonexistent\.json/],
+      [
+        ["request", "--model", chain.irisModelId, "--input", "1,2,3,4", "--ttl", "2592001"],
+        {},
+        /--ttl must be 1 to 2592000 seconds/,
+      ],
+      [
+        ["model", "register", "--file", IRIS_MODEL_PATH, "--name", "x", "--fee", "1", "--royalty", "8001"],
+        {},
+        /--royalty must be whole basis points from 0 to 8000/,
+      ],
+      [
+        [
+          "model",
+          "register",
+          "--file",
+          IRIS_MODEL_PATH,
+          "--name",
+          "n".repeat(65),
+          "--fee",
+          "1",
+          "--royalty",
+          "1",
+        ],
+        {},
+        /model name must be 1 to 64 bytes/,
+      ],
     ];
     for (const [args, extra, expected] of cases) {
       const result = await opg(["--json", ...args], extra);

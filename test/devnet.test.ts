@@ -1,9 +1,21 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { createPublicClient, http } from "viem";
-import { modelRegistryAbi, opgTokenAbi } from "../src/abi/index.js";
-import { startDevnet, type Devnet } from "../src/devnet/devnet.js";
+import {
+  inferenceSettlementAbi,
+  irisMlpVerifierCodeHash,
+  modelRegistryAbi,
+  operatorRegistryAbi,
+  opgTokenAbi,
+} from "../src/abi/index.js";
+import {
+  DEVNET_DEPLOYMENT_DIR,
+  registerDevnetOperator,
+  startDevnet,
+  type Devnet,
+} from "../src/devnet/devnet.js";
 import { VerificationMode } from "../src/protocol/index.js";
+import { readAddresses } from "../src/sdk/addresses.js";
 
 describe("devnet", () => {
   let devnet: Devnet;
@@ -26,6 +38,7 @@ describe("devnet", () => {
     });
     expect(model.modes).to.equal(VerificationMode.Signature | VerificationMode.Zk);
     expect(model.zkVerifier).to.equal(devnet.addresses.irisVerifier);
+    expect(model.zkVerifierCodeHash).to.equal(irisMlpVerifierCodeHash);
     for (const account of devnet.accounts.slice(1)) {
       const balance = await client.readContract({
         address: devnet.addresses.token,
@@ -36,5 +49,43 @@ describe("devnet", () => {
       expect(balance).to.equal(account.opg);
       expect(balance > 0n).to.equal(true);
     }
+  });
+
+  it("binds both mode contracts to the core and writes them to the addresses file the CLI reads", async () => {
+    const client = createPublicClient({ transport: http(devnet.url) });
+    for (const [mode, contract] of [
+      [VerificationMode.Signature, devnet.addresses.signatureMode],
+      [VerificationMode.Zk, devnet.addresses.zkMode],
+    ] as const) {
+      expect(
+        await client.readContract({
+          address: devnet.addresses.settlement,
+          abi: inferenceSettlementAbi,
+          functionName: "modeContract",
+          args: [mode],
+        }),
+      ).to.equal(contract);
+    }
+    expect(await readAddresses(DEVNET_DEPLOYMENT_DIR)).to.deep.equal({
+      token: devnet.addresses.token,
+      models: devnet.addresses.models,
+      operators: devnet.addresses.operators,
+      settlement: devnet.addresses.settlement,
+      signatureMode: devnet.addresses.signatureMode,
+      zkMode: devnet.addresses.zkMode,
+    });
+  });
+
+  it("registers an operator whose signing key proves possession", async () => {
+    const key = `0x${"77".repeat(32)}` as const;
+    const { operator, signer } = await registerDevnetOperator(devnet, 2, key, 1_000n * 10n ** 18n);
+    const client = createPublicClient({ transport: http(devnet.url) });
+    const record = await client.readContract({
+      address: devnet.addresses.operators,
+      abi: operatorRegistryAbi,
+      functionName: "getOperator",
+      args: [operator],
+    });
+    expect(record).to.include({ signer, payout: operator, stake: 1_000n * 10n ** 18n });
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre from "hardhat";
 import { keccak256, type Hex } from "viem";
-import { startDevnet, type Devnet } from "../src/devnet/devnet.js";
+import { registerDevnetOperator, startDevnet, type Devnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { encodeFeatures, toDataUri } from "../src/model/encoding.js";
 import { loadIris } from "../src/model/iris.js";
@@ -36,14 +36,7 @@ describe("operator node killed (SIGKILL) and restarted mid-stream", function () 
     const operator = signers[5]!;
     const requester = signers[3]!;
     const settlement = devnet.system.settlement;
-    await (
-      await devnet.system.token.connect(operator).approve(devnet.addresses.operators, 1_000n * OPG)
-    ).wait();
-    await (
-      await devnet.system.operators
-        .connect(operator)
-        .register(new ethers.Wallet(SIGNER_KEY).address, operator.address, 1_000n * OPG)
-    ).wait();
+    await registerDevnetOperator(devnet, 5, SIGNER_KEY, 1_000n * OPG);
     const startNonce = await ethers.provider.getTransactionCount(operator.address);
     await (
       await devnet.system.token.connect(requester).approve(devnet.addresses.settlement, 1_000n * OPG)

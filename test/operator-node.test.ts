@@ -5,7 +5,7 @@ import { join } from "node:path";
 import hre from "hardhat";
 import { pino } from "pino";
 import { keccak256, type Address, type Hex } from "viem";
-import { startDevnet, type Devnet } from "../src/devnet/devnet.js";
+import { registerDevnetOperator, startDevnet, type Devnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { openedFrom } from "../src/ethers/index.js";
 import { encodeFeatures, toDataUri } from "../src/model/encoding.js";
@@ -20,6 +20,7 @@ import "./helpers/release-zk.js";
 const OPERATOR_KEY: Hex = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 const SIGNER_KEY: Hex = "0x4242424242424242424242424242424242424242424242424242424242424242";
 const OPG = 10n ** 18n;
+const ZERO = "0x0000000000000000000000000000000000000000";
 
 describe("operator node (against a devnet over HTTP)", function () {
   this.timeout(120_000);
@@ -30,15 +31,7 @@ describe("operator node (against a devnet over HTTP)", function () {
   before(async () => {
     devnet = await startDevnet(hre, "127.0.0.1", 0);
     database = join(await mkdtemp(join(tmpdir(), "opg-operator-")), "state.sqlite");
-    const { ethers } = devnet.connection;
-    const [, , operator] = await ethers.getSigners();
-    const signerAddress = new ethers.Wallet(SIGNER_KEY).address;
-    await (
-      await devnet.system.token.connect(operator).approve(devnet.addresses.operators, 1_000n * OPG)
-    ).wait();
-    await (
-      await devnet.system.operators.connect(operator).register(signerAddress, operator!.address, 1_000n * OPG)
-    ).wait();
+    await registerDevnetOperator(devnet, 2, SIGNER_KEY, 1_000n * OPG);
   });
   after(async () => {
     await devnet.close();
@@ -139,8 +132,40 @@ describe("operator node (against a devnet over HTTP)", function () {
     const ids = fulfilled.map((e) => e.args.requestId);
     expect(new Set(ids).size).to.equal(ids.length);
     expect(ids.length).to.equal(5);
+    // Each fulfilment went to the contract of its request's mode (found through the core), which settled it.
+    const zkId = opened[2]!.requestId;
+    for (const event of fulfilled) {
+      const tx = await devnet.connection.ethers.provider.getTransaction(event.transactionHash);
+      const expected =
+        event.args.requestId === zkId ? devnet.addresses.zkMode : devnet.addresses.signatureMode;
+      expect(tx!.to, `request ${event.args.requestId}`).to.equal(expected);
+    }
+    const signers = fulfilled.map((e) => [e.args.requestId, e.args.signer] as const);
+    for (const [id, signer] of signers) {
+      expect(signer).to.equal(id === zkId ? ZERO : new devnet.connection.ethers.Wallet(SIGNER_KEY).address);
+    }
     const operatorAddress = new devnet.connection.ethers.Wallet(OPERATOR_KEY).address as Address;
     // Registration (approve + register) used two nonces before the node started.
     expect(await devnet.connection.ethers.provider.getTransactionCount(operatorAddress)).to.equal(2 + 5);
+  });
+  it("skips a request whose mode governance retired: nothing is sent, the request is refundable at once", async () => {
+    const pending = await open(30, VerificationMode.Zk);
+    await (await devnet.system.settlement.retireMode(VerificationMode.Zk)).wait();
+    const operatorAddress = new devnet.connection.ethers.Wallet(OPERATOR_KEY).address as Address;
+    const nonce = await devnet.connection.ethers.provider.getTransactionCount(operatorAddress);
+    const n = node();
+    await n.start();
+    try {
+      await until(
+        () => Promise.resolve(n.store.get(pending.requestId)?.state === "skipped"),
+        "the node to skip the request",
+      );
+      expect(n.store.get(pending.requestId)?.error).to.match(/mode zk has no live contract \(retired\)/);
+    } finally {
+      await n.stop();
+    }
+    expect(await devnet.connection.ethers.provider.getTransactionCount(operatorAddress)).to.equal(nonce);
+    await (await devnet.system.settlement.refund(pending.request, pending.requestId)).wait();
+    expect(await devnet.system.settlement.requestStatus(pending.requestId)).to.equal(4n);
   });
 });

@@ -6,7 +6,7 @@ import hre from "hardhat";
 import { pino } from "pino";
 import { getAddress, keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { setBlockTime, startDevnet, type Devnet } from "../src/devnet/devnet.js";
+import { registerDevnetOperator, setBlockTime, startDevnet, type Devnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { openedFrom } from "../src/ethers/index.js";
 import { encodeFeatures, toDataUri } from "../src/model/encoding.js";
@@ -75,17 +75,8 @@ describe("operator pool: two nodes on one chain (devnet, 250 ms blocks)", functi
   before(async () => {
     devnet = await startDevnet(hre, "127.0.0.1", 0);
     scratch = await mkdtemp(join(tmpdir(), "opg-pool-"));
-    const signers = await devnet.connection.ethers.getSigners();
     for (const [k, i] of operatorIndexes.entries()) {
-      const operator = signers[i]!;
-      await (
-        await devnet.system.token.connect(operator).approve(devnet.addresses.operators, 1_000n * OPG)
-      ).wait();
-      await (
-        await devnet.system.operators
-          .connect(operator)
-          .register(privateKeyToAccount(signerKeys[k]!).address, operator.address, 1_000n * OPG)
-      ).wait();
+      await registerDevnetOperator(devnet, i, signerKeys[k]!, 1_000n * OPG);
     }
   });
   after(async () => {

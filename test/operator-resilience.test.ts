@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { encodeFunctionData, keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceSettlementAbi } from "../src/abi/index.js";
-import { startDevnet, type Devnet } from "../src/devnet/devnet.js";
+import { registerDevnetOperator, startDevnet, type Devnet } from "../src/devnet/devnet.js";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
 import { openedFrom } from "../src/ethers/index.js";
 import { encodeFeatures, toDataUri } from "../src/model/encoding.js";
@@ -128,20 +128,9 @@ describe("operator node: WebSocket wake-ups, RPC outages, scheduled withdrawals 
     devnet = await startDevnet(hre, "127.0.0.1", 0);
     const { ethers } = devnet.connection;
     const signers = await ethers.getSigners();
-    const register = async (index: number, signerKey: Hex, payout: string) => {
-      const account = signers[index]!;
-      await (
-        await devnet.system.token.connect(account).approve(devnet.addresses.operators, 1_000n * OPG)
-      ).wait();
-      await (
-        await devnet.system.operators
-          .connect(account)
-          .register(new ethers.Wallet(signerKey).address, payout, 1_000n * OPG)
-      ).wait();
-    };
-    await register(2, SIGNER_KEY, operator);
+    await registerDevnetOperator(devnet, 2, SIGNER_KEY, 1_000n * OPG, operator);
     expect(signers[6]!.address).to.equal(privateKeyToAccount(PAYOUT_2_KEY).address);
-    await register(5, SIGNER_2_KEY, signers[6]!.address);
+    await registerDevnetOperator(devnet, 5, SIGNER_2_KEY, 1_000n * OPG, signers[6]!.address as Address);
   });
   afterEach(async () => {
     for (const node of nodes.splice(0)) await node.stop();

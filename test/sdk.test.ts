@@ -1,16 +1,52 @@
 import { expect } from "chai";
-import { createPublicClient, http, keccak256, toHex, zeroAddress, type Hex } from "viem";
+import {
+  createPublicClient,
+  getAddress,
+  hexToBytes,
+  http,
+  keccak256,
+  toHex,
+  zeroAddress,
+  zeroHash,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
+import { readFile } from "node:fs/promises";
+import {
+  irisMlpVerifierAbi,
+  irisMlpVerifierCodeHash,
+  protocolBytecode,
+  protocolErrorsAbi,
+} from "../src/abi/index.js";
+import { IRIS_MODEL_PATH, irisRegistration } from "../src/devnet/iris.js";
+import { auditRequest } from "../src/audit/audit.js";
+import { fromDataUri, toDataUri } from "../src/model/encoding.js";
+import { sha256Hex } from "../src/model/hash.js";
 import { inferBytes } from "../src/model/infer.js";
 import { loadModel, type LoadedModel } from "../src/model/onnx-runtime.js";
 import {
   auditWithModel,
+  computeModelId,
   decodeProtocolError,
   explain,
+  explainProtocolError,
+  OpgError,
   parseAddresses,
   prepareInput,
+  ProtocolLimits,
   readAddresses,
+  VerificationMode,
+  compactSignature,
+  decodeFulfillSigned,
+  decodeFulfillZk,
+  MODE_MODULES,
+  modeModule,
+  modeModulesIn,
+  SIGNED_FULFILMENT_GAS,
+  signatureModeModule,
+  signResult,
+  zkModeModule,
+  type KeySigner,
   type OpgClient,
   type OpenedRequestEvent,
 } from "../src/sdk/index.js";
@@ -53,28 +89,27 @@ describe("sdk", function () {
   /** What an operator node does: run the model on the input from the data: URI, sign, fulfil. */
   async function serve(requestId: bigint) {
     const info = await operator.getRequest(requestId);
-    const { fromDataUri } = await import("../src/model/encoding.js");
-    const output = await inferBytes(model, fromDataUri(info.inputUri));
-    const outputHash = keccak256(output);
-    const operatorAddress = operator.account()!.address;
-    const signature = await operator.signResult(privateKeyToAccount(OPERATOR_SIGNING_KEY), {
+    const output = toHex(await inferBytes(model, fromDataUri(info.inputUri)));
+    const result = { operator: operator.account()!.address, output };
+    const signature = await operator.signResult(
+      privateKeyToAccount(OPERATOR_SIGNING_KEY),
       requestId,
-      modelId: info.request.modelId,
-      inputHash: info.request.inputHash,
-      outputHash,
-      operator: operatorAddress,
-    });
-    return operator.fulfillSigned(
       info.request,
-      requestId,
-      { operator: operatorAddress, outputHash, output: toHex(output) },
-      signature,
+      result,
     );
+    return operator.fulfillSigned(info.request, requestId, result, signature);
   }
 
   it("reads addresses from an Ignition deployment and rejects bad ones clearly", async () => {
     expect(await readAddresses(chain.deploymentDir)).to.deep.equal(chain.addresses);
     expect(parseAddresses({ ...chain.addresses })).to.deep.equal(chain.addresses);
+    // The Ignition file names the mode contracts too; clients read them from the core, and they agree.
+    expect(chain.addresses.signatureMode).to.equal(await requester.modeContract(VerificationMode.Signature));
+    expect(chain.addresses.zkMode).to.equal(await requester.modeContract(VerificationMode.Zk));
+    expect(await requester.openModes()).to.deep.equal([
+      { mode: 1, name: "signature", contract: chain.addresses.signatureMode },
+      { mode: 2, name: "zk", contract: chain.addresses.zkMode },
+    ]);
     expect(() => parseAddresses({ ...chain.addresses, models: "0x1234" })).to.throw(
       /models is not an address/,
     );
@@ -186,10 +221,325 @@ describe("sdk", function () {
     expect(zeroAddress).to.be.a("string");
   });
 
+  it("registers a zk version with the verifier's code hash read from the chain; checks name, royalty and verifier first", async () => {
+    const owner = chain.clientFor(1);
+    const ownerAddress = owner.account()!.address;
+    const hash = await owner.walletClient!.deployContract({
+      abi: irisMlpVerifierAbi,
+      bytecode: protocolBytecode.irisMlpVerifier,
+      account: owner.account()!,
+      chain: owner.walletClient!.chain,
+    });
+    const { contractAddress } = await owner.publicClient.waitForTransactionReceipt({ hash });
+    const verifier = getAddress(contractAddress!);
+    const iris = await irisRegistration({ fee: MODEL_FEE, royaltyBps: 1_000, zkVerifier: verifier });
+    const spec = {
+      name: "iris-zk-sdk",
+      fileHash: iris.spec.fileHash,
+      runtimeHash: iris.spec.runtimeHash,
+      uri: iris.spec.uri,
+      fee: MODEL_FEE,
+      royaltyBps: 1_000,
+      zkCommitment: iris.spec.zkCommitment,
+      zkVerifier: verifier,
+    };
+    const nonce = await owner.publicClient.getTransactionCount({ address: ownerAddress });
+    const refusals: [Promise<unknown>, RegExp][] = [
+      [owner.registerModel({ ...spec, name: "" }), /model name must be 1 to 64 bytes/],
+      [owner.registerModel({ ...spec, name: "x".repeat(65) }), /model name must be 1 to 64 bytes, .* is 65/],
+      [
+        owner.registerModel({ ...spec, royaltyBps: 8_001 }),
+        /royalty must be whole basis points from 0 to 8000/,
+      ],
+      [owner.registerModel({ ...spec, fee: 2n ** 96n }), /fee is out of range/],
+      [
+        owner.registerModel({ ...spec, zkVerifier: privateKeyToAccount(accountKey(9)).address }),
+        /has no contract code on chain/,
+      ],
+    ];
+    for (const [attempt, message] of refusals) {
+      const error = await rejection(attempt);
+      expect(error).to.be.instanceOf(OpgError);
+      expect(explain(error)).to.match(message);
+    }
+    expect(await owner.publicClient.getTransactionCount({ address: ownerAddress })).to.equal(nonce);
+
+    // A stated code hash that is not the verifier's is the registry's to refuse, by name.
+    const wrong = await rejection(owner.registerModel({ ...spec, zkVerifierCodeHash: keccak256("0x01") }));
+    expect(decodeProtocolError(wrong)?.name).to.equal("VerifierCodeHashMismatch");
+    expect(explain(wrong)).to.match(/reads it from the chain/);
+
+    const registered = await owner.registerModel(spec);
+    expect(registered.zkVerifierCodeHash).to.equal(irisMlpVerifierCodeHash);
+    const info = await owner.getModel(registered.modelId);
+    expect(info).to.include({ zkVerifier: verifier, zkVerifierCodeHash: irisMlpVerifierCodeHash, modes: 3 });
+    expect(registered.modelId).to.equal(
+      computeModelId({ ...info, zkVerifierCodeHash: irisMlpVerifierCodeHash }),
+    );
+  });
+
+  it("registers an operator only after checking the proof, the key, the account and the balance; rotates its key", async () => {
+    const index = 6;
+    const client = chain.clientFor(index);
+    const address = client.account()!.address;
+    const keyA = privateKeyToAccount(`0x${"a1".repeat(32)}`);
+    const keyB = privateKeyToAccount(`0x${"b2".repeat(32)}`);
+    const state = async () => ({
+      nonce: await client.publicClient.getTransactionCount({ address }),
+      allowance: await client.allowance(address, chain.addresses.operators),
+    });
+    const before = await state();
+
+    // A signer callback that signs with another key: refused before anything is sent.
+    const impostor: KeySigner = { address: keyA.address, signTypedData: keyB.signTypedData };
+    const e1 = await rejection(client.registerOperator(impostor, address, 1_000n * OPG));
+    expect(e1).to.be.instanceOf(OpgError);
+    expect((e1 as OpgError).code).to.equal("BadSignerProof");
+    // A key registered to another operator (keys are never reused).
+    const e2 = await rejection(
+      client.registerOperator(privateKeyToAccount(OPERATOR_SIGNING_KEY), address, 1_000n * OPG),
+    );
+    expect(decodeProtocolError(e2)?.name).to.equal("SignerAlreadyUsed");
+    expect(explain(e2)).to.match(/never reused; use a fresh key/);
+    // Not enough OPG for the stake: no approve either.
+    const e3 = await rejection(client.registerOperator(keyA, address, 1_000n * OPG));
+    expect(explain(e3)).to.match(/holds 0 OPG, less than the stake of 1000 OPG/);
+    // An account already registered.
+    const e4 = await rejection(operator.registerOperator(keyA, address, 0n));
+    expect(decodeProtocolError(e4)?.name).to.equal("AlreadyRegistered");
+    expect(await state()).to.deep.equal(before);
+
+    await chain.clientFor(0).transferToken(address, 1_000n * OPG);
+    // A callback-style signer (here wrapping a local key): the SDK asks it for the proof.
+    const callback: KeySigner = { address: keyA.address, signTypedData: (data) => keyA.signTypedData(data) };
+    await client.registerOperator(callback, address, 1_000n * OPG);
+    expect(await client.getOperator(address)).to.include({ signer: keyA.address, eligible: true });
+
+    await client.rotateSigner(keyB);
+    expect((await client.getOperator(address)).signer).to.equal(keyB.address);
+    const nonce = await client.publicClient.getTransactionCount({ address });
+    const e5 = await rejection(client.rotateSigner(keyA));
+    expect(decodeProtocolError(e5)?.name).to.equal("SignerAlreadyUsed");
+    const e6 = await rejection(client.rotateSigner(impostor));
+    expect((e6 as OpgError).code).to.equal("BadSignerProof");
+    expect(await client.publicClient.getTransactionCount({ address })).to.equal(nonce);
+  });
+
+  it("signs every field of a result: a stripped output or another URI is rejected by name; a URI-only result settles and audits", async () => {
+    const key = privateKeyToAccount(OPERATOR_SIGNING_KEY);
+    const opened = await requester.openRequest(
+      { modelId: chain.irisModelId, ...(await prepareInput([5.9, 3, 5.1, 1.8])) },
+      { pay: "permit" },
+    );
+    const info = await operator.getRequest(opened.requestId);
+    const output = toHex(await inferBytes(model, fromDataUri(info.inputUri)));
+    const operatorAddress = operator.account()!.address;
+    const honest = { operator: operatorAddress, output };
+    const signature = await operator.signResult(key, opened.requestId, opened.request, honest);
+    for (const forged of [
+      { ...honest, outputHash: keccak256(output), output: "0x" as Hex },
+      { ...honest, outputUri: "https://relayer.example/out" },
+    ]) {
+      const error = await rejection(
+        chain.clientFor(5).fulfillSigned(opened.request, opened.requestId, forged, signature),
+      );
+      expect(decodeProtocolError(error)?.name).to.equal("SignerMismatch");
+      expect(explain(error)).to.match(/a field of the signed result was changed/);
+    }
+    // The output by URI only, signed as such: anyone may relay it unchanged.
+    const byUri = {
+      operator: operatorAddress,
+      outputHash: keccak256(output),
+      output: "0x" as Hex,
+      outputUri: toDataUri(hexToBytes(output)),
+    };
+    const uriSignature = await operator.signResult(key, opened.requestId, opened.request, byUri);
+    await chain.clientFor(5).fulfillSigned(opened.request, opened.requestId, byUri, uriSignature);
+    const settled = await requester.getRequest(opened.requestId);
+    expect(settled.result).to.include({ output: "0x", outputUri: byUri.outputUri, signer: key.address });
+    const report = await auditWithModel({
+      publicClient: requester.publicClient,
+      settlement: chain.addresses.settlement,
+      requestId: opened.requestId,
+    });
+    expect(report.verdict, JSON.stringify(report.checks)).to.equal("verified");
+    expect(report.checks.find((c) => c.name === "inline output matches output hash")?.detail).to.match(
+      /output given by URI only/,
+    );
+
+    // The audit rejects a model file that is not the committed one.
+    const wrongFile = new Uint8Array(await readFile(IRIS_MODEL_PATH));
+    wrongFile[0] = wrongFile[0]! ^ 1;
+    const rejected = await auditRequest({
+      client: requester.publicClient,
+      settlement: chain.addresses.settlement,
+      requestId: opened.requestId,
+      modelFile: wrongFile,
+      sha256: sha256Hex,
+    });
+    expect(rejected.verdict).to.equal("rejected");
+    expect(rejected.checks.filter((c) => !c.ok).map((c) => c.name)).to.deep.equal([
+      "model file matches the commitment",
+    ]);
+  });
+
+  it("checks request inputs against the protocol limits before sending anything", async () => {
+    const address = requester.account()!.address;
+    const nonce = await requester.publicClient.getTransactionCount({ address });
+    const input = await prepareInput([1, 2, 3, 4]);
+    const base = { modelId: chain.irisModelId, ...input };
+    const callback = privateKeyToAccount(accountKey(9)).address;
+    const cases: [Parameters<OpgClient["openRequest"]>[0], RegExp][] = [
+      [{ ...base, ttl: ProtocolLimits.MAX_REQUEST_TTL + 1n }, /time to live must be 1 to 2592000 seconds/],
+      [{ ...base, ttl: 0n }, /time to live must be 1 to/],
+      [{ ...base, deadline: 1n }, /the deadline 1 must be after the latest block's time/],
+      [{ ...base, callbackGasLimit: 100_000 }, /a callback gas limit needs a callback contract/],
+      [{ ...base, callback, callbackGasLimit: 0 }, /callback gas limit must be 1 to 2500000/],
+      [
+        { ...base, callback, callbackGasLimit: ProtocolLimits.MAX_CALLBACK_GAS + 1 },
+        /callback gas limit must be 1 to 2500000/,
+      ],
+      [
+        { ...base, mode: VerificationMode.Zk, inputHash: `0x${"ff".repeat(32)}` },
+        /zk input commitment is not a BN254 field element/,
+      ],
+      [{ ...base, mode: 3 as VerificationMode }, /unknown verification mode 3/],
+    ];
+    for (const [params, message] of cases) {
+      const error = await rejection(requester.openRequest(params, { pay: "permit" }));
+      expect(error, String(message)).to.be.instanceOf(OpgError);
+      expect(explain(error)).to.match(message);
+    }
+    expect(await requester.publicClient.getTransactionCount({ address })).to.equal(nonce);
+  });
+
+  it("explains every protocol custom error by name, with what to fix", () => {
+    const names = [...new Set(protocolErrorsAbi.map((e) => e.name))];
+    expect(names).to.include.members([
+      "SignerProofInvalid",
+      "ModeNotOpen",
+      "WrongMode",
+      "VerifierCodeHashMismatch",
+      "VerifierNotPure",
+      "VerifierCodeChanged",
+      "InputNotInField",
+      "RequestIdsExhausted",
+      "NothingToSweep",
+    ]);
+    for (const name of names) {
+      const text = explainProtocolError({ name, args: [1n, 2n, 3n] });
+      expect(text, name).not.to.match(/^the contract rejected the call/);
+    }
+    expect(explainProtocolError({ name: "ModeNotOpen", args: [2] })).to.match(
+      /mode zk is not open on this deployment/,
+    );
+    expect(explainProtocolError({ name: "VerifierNotPure", args: [zeroAddress, 7n, 0x54] })).to.match(
+      /opcode 0x54 at offset 7/,
+    );
+  });
+
   it("has the operator's registration and stake", async () => {
     const info = await operator.getOperator(operator.account()!.address);
     expect(info.stake).to.equal(1_000n * OPG);
     expect(info.eligible).to.equal(true);
     expect(info.payout).to.equal(privateKeyToAccount(accountKey(3)).address);
+  });
+});
+
+describe("verification mode modules", () => {
+  const request = {
+    requester: privateKeyToAccount(accountKey(4)).address,
+    fee: MODEL_FEE,
+    modelOwner: privateKeyToAccount(accountKey(1)).address,
+    royaltyBps: 1_000,
+    protocolFeeBps: 500,
+    mode: VerificationMode.Signature,
+    deadline: 1_000n,
+    modelId: keccak256("0x01"),
+    inputHash: keccak256("0x02"),
+    operator: zeroAddress,
+    callback: zeroAddress,
+    callbackGasLimit: 50_000,
+  };
+
+  it("are keyed by mode bit, one module per contract", () => {
+    expect([...MODE_MODULES.keys()]).to.deep.equal([VerificationMode.Signature, VerificationMode.Zk]);
+    expect(modeModule(1)?.contractName).to.equal("SignatureMode");
+    expect(modeModule(2)?.contractName).to.equal("ZkMode");
+    expect(modeModule(4)).to.equal(undefined);
+    expect(modeModulesIn(3).map((m) => m.name)).to.deep.equal(["signature", "zk"]);
+    expect(modeModulesIn(4)).to.deep.equal([]);
+  });
+
+  it("build fulfilments to their mode's contract, with the signature compacted and gas for the callback", async () => {
+    const key = privateKeyToAccount(OPERATOR_SIGNING_KEY);
+    const modeContract = privateKeyToAccount(accountKey(8)).address;
+    const operatorAddress = privateKeyToAccount(accountKey(2)).address;
+    const output = toHex("logits");
+    const fields = { operator: operatorAddress, outputHash: keccak256(output), output, outputUri: "" };
+    const signature = await signResult(key, 31337n, modeContract, 7n, request, fields);
+    const tx = signatureModeModule.fulfilment(modeContract, operatorAddress, {
+      requestId: 7n,
+      request,
+      result: { mode: "signature", output, outputHash: fields.outputHash, signature },
+    });
+    expect(tx.to).to.equal(modeContract);
+    expect(tx.gas).to.equal(SIGNED_FULFILMENT_GAS + 50_000n + 50_000n / 63n + 20_000n);
+    const decoded = decodeFulfillSigned(tx.data)!;
+    expect(decoded.requestId).to.equal(7n);
+    expect(decoded.request).to.deep.equal(request);
+    expect(decoded.result).to.deep.equal(fields);
+    expect(decoded.signature).to.deep.equal(compactSignature(signature));
+    expect(decodeFulfillZk(tx.data)).to.equal(undefined);
+    expect(() =>
+      zkModeModule.fulfilment(modeContract, operatorAddress, {
+        requestId: 7n,
+        request,
+        result: { mode: "signature", output, outputHash: fields.outputHash, signature },
+      }),
+    ).to.throw(/holds a signature result/);
+  });
+
+  it("fail the signature and proof checks of a settlement relayed through another contract, naming both", async () => {
+    for (const mode of [signatureModeModule, zkModeModule]) {
+      const checks: { name: string; ok: boolean; detail: string }[] = [];
+      const modeContract = privateKeyToAccount(accountKey(8)).address;
+      const relay = privateKeyToAccount(accountKey(9)).address;
+      await mode.auditSettlement({
+        client: createPublicClient({ transport: http("http://127.0.0.1:9", { retryCount: 0 }) }),
+        chainId: 31337n,
+        settlement: zeroAddress,
+        modeContract,
+        requestId: 7n,
+        request,
+        result: {
+          operator: relay,
+          payout: relay,
+          signer: zeroAddress,
+          outputHash: zeroHash,
+          output: "0x",
+          outputUri: "",
+          transactionHash: zeroHash,
+          blockNumber: 1n,
+        },
+        transaction: { from: relay, to: relay, input: "0x12345678" },
+        model: {
+          fileHash: zeroHash,
+          runtimeHash: zeroHash,
+          owner: zeroAddress,
+          familyId: zeroHash,
+          zkCommitment: zeroHash,
+          zkVerifier: zeroAddress,
+          zkVerifierCodeHash: zeroHash,
+        },
+        tools: {},
+        check: (name, ok, detail) => checks.push({ name, ok, detail }),
+      });
+      expect(checks).to.have.length(1);
+      expect(checks[0]!.ok).to.equal(false);
+      expect(checks[0]!.detail)
+        .to.contain(`sent to ${relay}`)
+        .and.to.contain(`${mode.contractName} ${modeContract}`);
+    }
   });
 });

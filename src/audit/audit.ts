@@ -1,23 +1,20 @@
-import {
-  decodeFunctionData,
-  formatUnits,
-  keccak256,
-  recoverTypedDataAddress,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
-import { inferenceSettlementAbi, modelRegistryAbi, operatorRegistryAbi } from "../abi/index.js";
+import { keccak256, type Address, type Hex, type PublicClient } from "viem";
+import { inferenceSettlementAbi, modelRegistryAbi } from "../abi/index.js";
+import { boundModeContract, modeModule } from "../modes/index.js";
+import type { AuditTools, ModeAuditContext } from "../modes/types.js";
 import { fromDataUri } from "../model/encoding.js";
 import { computeModelId } from "../protocol/ids.js";
-import { modeName, RequestStatus, VerificationMode } from "../protocol/modes.js";
-import { hashRequest, toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
-import { resultTypedData, settlementDomain } from "../protocol/typed-data.js";
-import { zkBinding, zkOutputBytes, type ZkProofArgs } from "../protocol/zk.js";
+import { modeName, RequestStatus } from "../protocol/modes.js";
+import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
+import type { AuditCheck, AuditedModel, AuditReport, AuditResult, AuditVerdict } from "./types.js";
 
-/** What the auditor brings besides chain data: the model file and ways to run and verify it. */
-export interface AuditOptions {
+export type { AuditCheck, AuditedModel, AuditReport, AuditResult, AuditVerdict } from "./types.js";
+export type { AuditTools } from "../modes/types.js";
+
+/** What the auditor brings besides chain data: the model file and ways to run and verify it (per mode). */
+export interface AuditOptions extends AuditTools {
   client: PublicClient;
+  /** The core (`InferenceSettlement`); the mode contracts are found through it. */
   settlement: Address;
   requestId: bigint;
   /** The model file's bytes (from its URI or a local copy); checked against the registered sha256. */
@@ -26,46 +23,10 @@ export interface AuditOptions {
   sha256?: (bytes: Uint8Array) => Hex;
   /** The runtime descriptor's hash the auditor runs under; checked against the registered runtime hash. */
   runtimeHash?: Hex;
-  /** Signature mode: re-executes the committed model on the committed input and returns the output bytes. */
-  runModel?: (input: Uint8Array) => Promise<Uint8Array>;
   /** Reads the input bytes from the request's input URI (by default only `data:` URIs are read). */
   readInput?: (uri: string) => Promise<Uint8Array | undefined>;
-  /** Zk mode: verifies a Groth16 proof against the four public signals (e.g. snarkjs with the model's vkey). */
-  verifyZkProof?: (publicSignals: readonly bigint[], proof: ZkProofArgs) => Promise<boolean>;
-  /** Zk mode: the circuit's commitment to an input (the input hash of zk requests). */
-  zkInputCommitment?: (input: Uint8Array) => Promise<Hex>;
-  /** Zk mode: re-executes the circuit's fixed-point model on the input and returns the public output. */
-  runZkModel?: (input: Uint8Array) => Promise<bigint>;
   /** First block to search for the request's events (defaults to 0). */
   fromBlock?: bigint;
-}
-
-export interface AuditCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-
-export type AuditVerdict = "verified" | "rejected" | "pending" | "refunded" | "unknown";
-
-export interface AuditResult {
-  operator: Address;
-  payout: Address;
-  signer: Address;
-  outputHash: Hex;
-  output: Hex;
-  outputUri: string;
-  transactionHash: Hex;
-  blockNumber: bigint;
-}
-
-export interface AuditReport {
-  requestId: bigint;
-  verdict: AuditVerdict;
-  checks: AuditCheck[];
-  request?: InferenceRequest;
-  result?: AuditResult;
-  model?: { fileHash: Hex; runtimeHash: Hex; owner: Address; familyId: Hex; zkCommitment: Hex };
 }
 
 type Check = (name: string, ok: boolean, detail: string) => void;
@@ -80,10 +41,11 @@ function readDataUri(uri: string): Promise<Uint8Array | undefined> {
 }
 
 /**
- * Answer "what ran?" for one request from chain data alone: the request as opened, the result as settled, the
- * signature or proof in the settling transaction, the model version's commitment in the registry and, in
- * signature mode, the operator's key and stake at the settling block. With the model file and a runner it also
- * re-executes the model on the committed input and compares the output. Every check carries its evidence.
+ * Answer "what ran?" for one request from chain data alone: the request as opened, the result as settled, the model
+ * version's commitment in the registry, then what the request's verification mode proves (its module in
+ * `src/modes/`): the signature or proof in the settling transaction, and the input against the request's commitment.
+ * With the model file and a runner it also re-executes the model on the committed input and compares the output.
+ * Every check carries its evidence.
  */
 export async function auditRequest(options: AuditOptions): Promise<AuditReport> {
   const { client, settlement, requestId } = options;
@@ -130,7 +92,7 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
     abi: inferenceSettlementAbi,
     eventName: "RequestFulfilled",
     args: { requestId },
-    fromBlock,
+    fromBlock: opened.blockNumber,
     strict: true,
   });
   if (fulfilled === undefined) {
@@ -155,135 +117,59 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
       : `keccak256(output) = ${keccak256(result.output)}`,
   );
 
-  const tx = await client.getTransaction({ hash: fulfilled.transactionHash });
-  const direct = tx.to?.toLowerCase() === settlement.toLowerCase();
-  let call: ReturnType<typeof decodeFunctionData<typeof inferenceSettlementAbi>> | undefined;
-  try {
-    call = direct ? decodeFunctionData({ abi: inferenceSettlementAbi, data: tx.input }) : undefined;
-  } catch {
-    call = undefined;
-  }
-
   const model = await auditModel(options, request, check);
-  if (request.mode === VerificationMode.Signature) {
-    if (call?.functionName !== "fulfillSigned") {
+  const mode = modeModule(request.mode);
+  const modeContract = await boundModeContract(client, settlement, request.mode, fromBlock);
+  if (mode === undefined || modeContract === undefined) {
+    check(
+      "verification mode known",
+      false,
+      mode === undefined
+        ? `mode ${modeName(request.mode)} is not one this auditor can check`
+        : `no contract was ever bound to mode ${mode.name} at ${settlement}`,
+    );
+  } else {
+    const [transaction, chainId] = await Promise.all([
+      client.getTransaction({ hash: fulfilled.transactionHash }),
+      client.getChainId(),
+    ]);
+    const context: ModeAuditContext = {
+      client,
+      chainId: BigInt(chainId),
+      settlement,
+      modeContract,
+      requestId,
+      request,
+      result,
+      transaction: { from: transaction.from, to: transaction.to, input: transaction.input },
+      model,
+      tools: options,
+      check,
+    };
+    await mode.auditSettlement(context);
+    const input = await (options.readInput ?? readDataUri)(opened.args.inputUri);
+    if (input === undefined) {
+      const uri = opened.args.inputUri;
       check(
-        "signature found",
+        "input available",
         false,
-        "the settling call was not a direct fulfillSigned (e.g. made via a contract)",
+        uri === "" ? "the request carried no input URI" : `could not read ${uri}`,
       );
     } else {
-      const [posted, , , signature] = call.args;
-      check(
-        "settled request equals opened request",
-        hashRequest(toInferenceRequest(posted)) === hashRequest(request),
-        `commitment ${hashRequest(request)}`,
-      );
-      await auditSignature(options, request, result, signature, check);
-    }
-  } else if (request.mode === VerificationMode.Zk) {
-    if (call?.functionName !== "fulfillZk") {
-      check("proof found", false, "the settling call was not a direct fulfillZk (e.g. made via a contract)");
-    } else {
-      const [posted, , output, proof] = call.args;
-      check(
-        "settled request equals opened request",
-        hashRequest(toInferenceRequest(posted)) === hashRequest(request),
-        `commitment ${hashRequest(request)}`,
-      );
-      check(
-        "output hash is the proven output",
-        keccak256(zkOutputBytes(output)) === result.outputHash,
-        `output ${output}`,
-      );
-      const signals = [
-        output,
-        BigInt(model.zkCommitment),
-        BigInt(request.inputHash),
-        zkBinding(requestId, tx.from),
-      ];
-      if (options.verifyZkProof !== undefined) {
-        check(
-          "Groth16 proof verifies",
-          await options.verifyZkProof(signals, proof),
-          `public signals [output ${output}, weight commitment ${model.zkCommitment}, input commitment ${request.inputHash}, binding(request ${requestId}, submitter ${tx.from})]`,
-        );
-      }
+      await mode.auditInput(context, input);
     }
   }
-  await auditInput(options, request, opened.args.inputUri, result, check);
 
   const verdict: AuditVerdict = checks.every((c) => c.ok) ? "verified" : "rejected";
   return { requestId, verdict, checks, request, result, model };
 }
 
-/** The EIP-712 signature and the operator's key and stake at the settling block. */
-async function auditSignature(
+/** The model version: its id derives from its content, so check the derivation, then the file and runtime. */
+async function auditModel(
   options: AuditOptions,
   request: InferenceRequest,
-  result: AuditResult,
-  signature: Hex,
   check: Check,
-): Promise<void> {
-  const { client, settlement, requestId } = options;
-  const { operator, signer, outputHash, blockNumber } = result;
-  const domain = settlementDomain(await client.getChainId(), settlement);
-  const recovered = await recoverTypedDataAddress({
-    ...resultTypedData(domain, {
-      requestId,
-      modelId: request.modelId,
-      inputHash: request.inputHash,
-      outputHash,
-      operator,
-    }),
-    signature,
-  });
-  check(
-    "EIP-712 signature recovers the signer",
-    recovered.toLowerCase() === signer.toLowerCase(),
-    `recovered ${recovered} over (chain ${domain.chainId}, contract ${settlement}, request ${requestId}, model, input, output, operator)`,
-  );
-  const registry = await client.readContract({
-    address: settlement,
-    abi: inferenceSettlementAbi,
-    functionName: "operators",
-  });
-  const [record, minStake, keyOwner] = await Promise.all([
-    client.readContract({
-      address: registry,
-      abi: operatorRegistryAbi,
-      functionName: "getOperator",
-      args: [operator],
-      blockNumber,
-    }),
-    client.readContract({
-      address: registry,
-      abi: operatorRegistryAbi,
-      functionName: "minStake",
-      blockNumber,
-    }),
-    client.readContract({
-      address: registry,
-      abi: operatorRegistryAbi,
-      functionName: "operatorOfSigner",
-      args: [signer],
-      blockNumber,
-    }),
-  ]);
-  check(
-    "signer is the operator's registered key",
-    record.signer.toLowerCase() === signer.toLowerCase() && keyOwner.toLowerCase() === operator.toLowerCase(),
-    `operator ${operator}: key ${record.signer} at block ${blockNumber}`,
-  );
-  check(
-    "operator was staked",
-    record.stake >= minStake,
-    `stake ${formatUnits(record.stake, 18)} OPG, minimum ${formatUnits(minStake, 18)} OPG, at block ${blockNumber}`,
-  );
-}
-
-/** The model version: its id derives from its content, so check the derivation, then the file and runtime. */
-async function auditModel(options: AuditOptions, request: InferenceRequest, check: Check) {
+): Promise<AuditedModel> {
   const { client, settlement } = options;
   const modelsAddress = await client.readContract({
     address: settlement,
@@ -319,57 +205,7 @@ async function auditModel(options: AuditOptions, request: InferenceRequest, chec
     owner: version.owner,
     familyId: version.familyId,
     zkCommitment: version.zkCommitment,
+    zkVerifier: version.zkVerifier,
+    zkVerifierCodeHash: version.zkVerifierCodeHash,
   };
-}
-
-/** The input from its URI, its hash or commitment, and re-execution. */
-async function auditInput(
-  options: AuditOptions,
-  request: InferenceRequest,
-  inputUri: string,
-  result: AuditResult,
-  check: Check,
-): Promise<void> {
-  const input = await (options.readInput ?? readDataUri)(inputUri);
-  if (input === undefined) {
-    check(
-      "input available",
-      false,
-      inputUri === "" ? "the request carried no input URI" : `could not read ${inputUri}`,
-    );
-    return;
-  }
-  if (request.mode === VerificationMode.Zk) {
-    if (options.zkInputCommitment !== undefined) {
-      const commitment = await options.zkInputCommitment(input);
-      check(
-        "input matches the input commitment",
-        commitment === request.inputHash,
-        `Poseidon commitment ${commitment}`,
-      );
-    }
-    if (options.runZkModel !== undefined) {
-      const output = await options.runZkModel(input);
-      const hash = keccak256(zkOutputBytes(output));
-      check(
-        "re-executed output matches the result",
-        hash === result.outputHash,
-        `fixed-point re-run output ${output}`,
-      );
-    }
-    return;
-  }
-  check(
-    "input matches the input hash",
-    keccak256(input) === request.inputHash,
-    `keccak256(input) = ${keccak256(input)}`,
-  );
-  if (options.runModel !== undefined) {
-    const rerun = keccak256(await options.runModel(input));
-    check(
-      "re-executed output matches the result",
-      rerun === result.outputHash,
-      `re-run output hash ${rerun} vs settled ${result.outputHash}`,
-    );
-  }
 }

@@ -22,14 +22,16 @@ export type DeployCommandOptions = Omit<DeployProtocolOptions, "publicClient" | 
 };
 
 /**
- * The addresses file `opg deploy` writes: what `parseAddresses` reads (extra keys are ignored), plus the Iris
- * verifier and the chain id.
+ * The addresses file `opg deploy` writes: what `parseAddresses` reads (the mode contracts for reference: clients read
+ * them from the settlement; extra keys are ignored), plus the Iris verifier and the chain id.
  */
 export interface DeploymentFile {
   token: Address;
   models: Address;
   operators: Address;
   settlement: Address;
+  signatureMode: Address;
+  zkMode: Address;
   irisVerifier?: Address;
   chainId: number;
 }
@@ -116,13 +118,15 @@ function humanReport(deployment: ProtocolDeployment, out: string, isDefault: boo
   ];
   for (const step of deployment.steps) {
     const what = step.address === undefined ? `tx ${step.hash}` : step.address;
-    lines.push(`  ${step.name.padEnd(34)} ${what.padEnd(66)} gas ${gas(step.gasUsed).padStart(9)}`);
+    lines.push(`  ${step.name.padEnd(40)} ${what.padEnd(66)} gas ${gas(step.gasUsed).padStart(9)}`);
   }
-  lines.push(`  ${"total".padEnd(34)} ${"".padEnd(66)} gas ${gas(deployment.gasUsed).padStart(9)}`);
+  lines.push(`  ${"total".padEnd(40)} ${"".padEnd(66)} gas ${gas(deployment.gasUsed).padStart(9)}`);
   if (!deployment.tokenDeployed) lines.push(`  token: the existing OPG token ${addresses.token}`);
   else lines.push(`  token: a new OPG token, ${opg(parameters.supply!)} minted to the deployer`);
   lines.push(
     `  min stake ${opg(parameters.minStake)}, unbonding ${parameters.unbondingDelay} s, protocol fee ${parameters.protocolFeeBps} bps to ${parameters.treasury}`,
+    `  verification modes bound to the settlement: signature → SignatureMode ${addresses.signatureMode}, zk → ZkMode ${addresses.zkMode}`,
+    `  equivocation penalty ${opg(parameters.equivocationPenalty)}, reporter reward ${parameters.reporterRewardBps} bps`,
     `wrote ${out}`,
     `next (with the same --rpc / OPG_RPC_URL${isDefault ? "; the addresses are found there from this directory" : ""}):`,
   );
@@ -130,9 +134,9 @@ function humanReport(deployment: ProtocolDeployment, out: string, isDefault: boo
   const zk = addresses.irisVerifier === undefined ? "" : ` --zk-verifier ${addresses.irisVerifier}`;
   lines.push(
     `  opg${where} model register --file models/iris-mlp.onnx --name iris-mlp --fee 1 --royalty 500${zk}`,
-    `  opg${where} operator register --signer <signing key address> --payout <address> --stake ${formatUnits(parameters.minStake, 18)}`,
+    `  OPG_SIGNER_KEY=<signing key> opg${where} operator register --payout <address> --stake ${formatUnits(parameters.minStake, 18)}`,
     `  opg${where} deposit 10 && opg${where} request --model <model id> --input 5.1,3.5,1.4,0.2`,
-    `  opg${where} operator serve --model <model id> --model-file models/iris-mlp.onnx`,
+    `  OPG_SIGNER_KEY=<signing key> opg${where} operator serve --model <model id> --model-file models/iris-mlp.onnx`,
   );
   return lines;
 }

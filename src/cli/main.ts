@@ -6,9 +6,11 @@ import { sha256Hex } from "../model/hash.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
 import { PROTOCOL_DEFAULTS } from "../protocol/defaults.js";
 import { modeName, VerificationMode } from "../protocol/modes.js";
+import { ProtocolLimits } from "../protocol/limits.js";
 import { fieldToBytes32 } from "../protocol/zk.js";
 import { parseAddress } from "../sdk/addresses.js";
 import { explain, OpgError } from "../sdk/errors.js";
+import { checkModelName, checkRoyalty, checkTtl } from "../sdk/limits.js";
 import { createContext, readKeyFromEnv, type CliContext, type GlobalOptions } from "./context.js";
 
 /** Where a command writes; tests pass their own. */
@@ -103,6 +105,32 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
       if (output.exitCode !== undefined) state.exitCode = output.exitCode;
     };
 
+  /** The signing key in environment variable `name`, checked against `--signer` when given. */
+  const signerFromEnv = (name: string, purpose: string, expected: string | undefined) => {
+    const key = privateKeyToAccount(readKeyFromEnv(io.env ?? process.env, name, purpose, "--signer-key-env"));
+    if (expected !== undefined && parseAddress(expected, "--signer") !== key.address) {
+      throw new OpgError(
+        "BadInput",
+        `the signing key in ${name} is ${key.address}, not --signer ${expected}: set ${name} to that key's private key`,
+      );
+    }
+    return key;
+  };
+
+  program
+    .command("modes")
+    .description(
+      "the verification modes open on this deployment and their contracts (read from the settlement)",
+    )
+    .action(
+      action(false, async ({ client }) => {
+        const modes = await client.openModes();
+        const human = modes.map((m) => `${m.name.padEnd(10)} mode ${m.mode}  ${m.contract}`);
+        if (human.length === 0) human.push("no verification mode is open");
+        return { human, json: modes };
+      }),
+    );
+
   program
     .command("status")
     .description("show a request, its status and result")
@@ -119,8 +147,12 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
           `  opened in block ${info.blockNumber}, tx ${info.transactionHash}`,
         ];
         if (info.result !== undefined) {
+          const by =
+            info.result.signer === "0x0000000000000000000000000000000000000000"
+              ? "no signer: proven"
+              : `signer ${info.result.signer}`;
           human.push(
-            `  result by operator ${info.result.operator} (signer ${info.result.signer}), output hash ${info.result.outputHash}`,
+            `  result by operator ${info.result.operator} (${by}), output hash ${info.result.outputHash}`,
             `  settled in block ${info.result.blockNumber}, tx ${info.result.transactionHash}`,
           );
         }
@@ -130,7 +162,9 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
 
   program
     .command("audit")
-    .description("verify a result from chain data alone (exit 0 verified, 2 rejected)")
+    .description(
+      "verify a result from chain data alone, as its verification mode proves it (exit 0 verified, 2 otherwise)",
+    )
     .argument("<requestId>")
     .option(
       "--model-file <path>",
@@ -148,13 +182,22 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
           const registered = (await client.listModels()).find((m) => m.modelId === info.request.modelId);
           if (registered !== undefined && (await fileExists(registered.uri))) modelFile = registered.uri;
         }
-        const { auditWithModel } = await import("../sdk/audit.js");
-        const report = await auditWithModel({
-          publicClient: client.publicClient,
-          settlement: client.addresses.settlement,
-          requestId,
-          ...(modelFile === undefined ? {} : { modelFile }),
-        });
+        const [{ auditWithModel }, { releaseZk }] = await Promise.all([
+          import("../sdk/audit.js"),
+          import("../zk/prover.js"),
+        ]);
+        let report;
+        try {
+          report = await auditWithModel({
+            publicClient: client.publicClient,
+            settlement: client.addresses.settlement,
+            requestId,
+            ...(modelFile === undefined ? {} : { modelFile }),
+          });
+        } finally {
+          // A zk audit verifies the proof with snarkjs, whose worker threads would keep the process alive.
+          await releaseZk();
+        }
         const human = report.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.name.padEnd(40)} ${c.detail}`);
         human.push(`verdict: ${report.verdict}`);
         const exitCode = report.verdict === "verified" ? 0 : 2;
@@ -173,15 +216,19 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
         const modes = [VerificationMode.Signature, VerificationMode.Zk]
           .filter((f) => (m.modes & f) !== 0)
           .map(modeName);
-        return {
-          human: [
-            `model ${m.modelId}: ${m.status}`,
-            `  owner ${m.owner}, family ${m.familyId}`,
-            `  file sha256 ${m.fileHash}, runtime ${m.runtimeHash}`,
-            `  fee ${opg(m.fee)}, royalty ${m.royaltyBps} bps, modes ${modes.join(" | ")}`,
-          ],
-          json: m,
-        };
+        const human = [
+          `model ${m.modelId}: ${m.status}`,
+          `  owner ${m.owner}, family ${m.familyId}`,
+          `  file sha256 ${m.fileHash}, runtime ${m.runtimeHash}`,
+          `  fee ${opg(m.fee)}, royalty ${m.royaltyBps} bps, modes ${modes.join(" | ")}`,
+        ];
+        if ((m.modes & VerificationMode.Zk) !== 0) {
+          human.push(
+            `  zk weight commitment ${m.zkCommitment}`,
+            `  zk verifier ${m.zkVerifier}, pinned code hash ${m.zkVerifierCodeHash}`,
+          );
+        }
+        return { human, json: m };
       }),
     );
   model
@@ -208,7 +255,7 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
     .option("--uri <uri>", "where the file can be fetched (default: the --file path)")
     .option(
       "--zk-verifier <address>",
-      "Groth16 verifier: also commit the quantized weights and allow zk mode",
+      "Groth16 verifier: also commit the quantized weights and the verifier's code hash (read from the chain), and allow zk mode",
     )
     .action(
       action(
@@ -230,10 +277,12 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
           } catch {
             throw new OpgError("BadInput", `model file not found: ${opts.file}`);
           }
+          checkModelName(opts.name);
           const royaltyBps = Number(opts.royalty);
-          if (!Number.isInteger(royaltyBps) || royaltyBps < 0 || royaltyBps > 10_000) {
-            throw new OpgError("BadInput", `--royalty must be basis points 0..10000, got "${opts.royalty}"`);
+          if (opts.royalty.trim() === "" || !Number.isInteger(royaltyBps)) {
+            throw new OpgError("BadInput", `--royalty must be whole basis points, got "${opts.royalty}"`);
           }
+          checkRoyalty(royaltyBps, "--royalty");
           const zkVerifier =
             opts.zkVerifier === undefined ? undefined : parseAddress(opts.zkVerifier, "--zk-verifier");
           let zkCommitment: Hex | undefined;
@@ -253,10 +302,21 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
             royaltyBps,
             ...(zkVerifier === undefined ? {} : { zkVerifier, zkCommitment }),
           });
+          const human = [`registered model ${result.modelId}`];
+          if (zkVerifier !== undefined) {
+            human.push(
+              `  zk verifier ${zkVerifier}: code hash ${result.zkVerifierCodeHash} (keccak256 of its code, read from the chain), pinned in the model id`,
+              `  zk weight commitment ${zkCommitment!}`,
+            );
+          }
+          human.push(`  tx ${result.hash}, gas ${result.gasUsed}`);
           return {
-            human: [`registered model ${result.modelId}`, `  tx ${result.hash}, gas ${result.gasUsed}`],
+            human,
             json: {
               modelId: result.modelId,
+              ...(zkVerifier === undefined
+                ? {}
+                : { zkVerifier, zkVerifierCodeHash: result.zkVerifierCodeHash, zkCommitment }),
               hash: result.hash,
               gasUsed: result.gasUsed,
               blockNumber: result.blockNumber,
@@ -290,7 +350,11 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
         .default("prepaid"),
     )
     .option("--max-fee <OPG>", "highest fee accepted (default: the model's fee)")
-    .option("--ttl <seconds>", "seconds until the request can be refunded", "3600")
+    .option(
+      "--ttl <seconds>",
+      `seconds until the request can be refunded (at most ${ProtocolLimits.MAX_REQUEST_TTL})`,
+      "3600",
+    )
     .addOption(
       new Option("--mode <mode>", "verification mode").choices(["signature", "zk"]).default("signature"),
     )
@@ -328,7 +392,7 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
               modelId,
               inputHash: input.inputHash,
               inputUri: input.inputUri,
-              ttl: parseId(opts.ttl, "--ttl"),
+              ttl: checkTtl(parseId(opts.ttl, "--ttl"), "--ttl"),
               mode,
               ...(opts.maxFee === undefined ? {} : { maxFee: parseOpg(opts.maxFee, "--max-fee") }),
             },
@@ -418,25 +482,82 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
   const operator = program.command("operator").description("operators: stake, signing key, serving requests");
   operator
     .command("register")
-    .description("register the key's account as an operator with a signing key, a payout address and a stake")
-    .requiredOption(
-      "--signer <address>",
-      "the signing key's address (kept on the node, separate from payout)",
+    .description(
+      "register the key's account as an operator with a signing key (from OPG_SIGNER_KEY, which signs its proof of possession), a payout address and a stake",
     )
+    .option("--signer-key-env <VAR>", "environment variable holding the signing key", "OPG_SIGNER_KEY")
+    .option("--signer <address>", "the signing key's address, to check the key in the environment against")
     .requiredOption("--payout <address>", "where earnings are credited")
     .requiredOption("--stake <OPG>", "initial stake (at least the registry's minimum to serve)")
     .action(
-      action(true, async ({ client }, opts: { signer: string; payout: string; stake: string }) => {
-        const signer = parseAddress(opts.signer, "--signer");
-        const payout = parseAddress(opts.payout, "--payout");
-        const amount = parseOpg(opts.stake, "--stake");
-        const result = await client.registerOperator(signer, payout, amount);
+      action(
+        true,
+        async (
+          { client },
+          opts: { signerKeyEnv: string; signer?: string; payout: string; stake: string },
+        ) => {
+          const key = signerFromEnv(
+            opts.signerKeyEnv,
+            "the signing key signs its proof of possession",
+            opts.signer,
+          );
+          const payout = parseAddress(opts.payout, "--payout");
+          const amount = parseOpg(opts.stake, "--stake");
+          const result = await client.registerOperator(key, payout, amount);
+          const info = await client.getOperator(client.account()!.address);
+          const human = [
+            `registered operator ${info.operator} with signing key ${key.address} (proof of possession signed by it), payout ${payout}, stake ${opg(amount)}`,
+            `  tx ${result.hash}, gas ${result.gasUsed}`,
+          ];
+          if (!info.eligible) {
+            human.push(
+              "  not eligible to serve yet: the stake is below the registry's minimum (operator stake <OPG>)",
+            );
+          }
+          return {
+            human,
+            json: {
+              operator: info.operator,
+              signer: key.address,
+              payout,
+              stake: amount,
+              eligible: info.eligible,
+              hash: result.hash,
+              gasUsed: result.gasUsed,
+            },
+          };
+        },
+      ),
+    );
+  operator
+    .command("rotate-signer")
+    .description(
+      "replace the operator's signing key by the one in OPG_SIGNER_KEY (it signs its proof of possession); the old key stops serving at once",
+    )
+    .option("--signer-key-env <VAR>", "environment variable holding the new signing key", "OPG_SIGNER_KEY")
+    .option("--signer <address>", "the new key's address, to check the key in the environment against")
+    .action(
+      action(true, async ({ client }, opts: { signerKeyEnv: string; signer?: string }) => {
+        const key = signerFromEnv(
+          opts.signerKeyEnv,
+          "the new signing key signs its proof of possession",
+          opts.signer,
+        );
+        const before = await client.getOperator(client.account()!.address);
+        const result = await client.rotateSigner(key);
         return {
           human: [
-            `registered operator with signer ${signer}, payout ${payout}, stake ${opg(amount)}`,
+            `rotated the signing key of ${before.operator}: ${before.signer} → ${key.address}`,
+            `  restart the operator node with the new key (--signer-key-env); the old key can no longer settle results`,
             `  tx ${result.hash}, gas ${result.gasUsed}`,
           ],
-          json: { signer, payout, stake: amount, hash: result.hash, gasUsed: result.gasUsed },
+          json: {
+            operator: before.operator,
+            oldSigner: before.signer,
+            signer: key.address,
+            hash: result.hash,
+            gasUsed: result.gasUsed,
+          },
         };
       }),
     );
@@ -613,6 +734,9 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
             process.once("SIGINT", stop);
             process.once("SIGTERM", stop);
           });
+          // Proving started snarkjs's worker threads, which would keep the process alive.
+          const { releaseZk } = await import("../zk/prover.js");
+          await releaseZk();
           return {
             human: [`operator node stopped${healthUrl === undefined ? "" : ` (health was ${healthUrl})`}`],
             json: { stopped: true },

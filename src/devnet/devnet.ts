@@ -2,8 +2,11 @@ import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
+import { Wallet } from "ethers";
 import type { Address, Hex } from "viem";
 import { findEvent } from "../ethers/events.js";
+import { signSignerBindingWithEthers } from "../ethers/sign.js";
+import { operatorRegistryDomain } from "../protocol/typed-data.js";
 import { deployLocalSystem, type LocalSystem } from "./deploy.js";
 import { irisRegistration } from "./iris.js";
 
@@ -18,11 +21,14 @@ export const DEVNET_DEPLOYMENT_DIR = fileURLToPath(
 export interface Devnet {
   url: string;
   chainId: bigint;
+  /** The deployment: token, registries, the settlement core, the two mode contracts bound to it, the Iris verifier. */
   addresses: {
     token: Address;
     models: Address;
     operators: Address;
     settlement: Address;
+    signatureMode: Address;
+    zkMode: Address;
     irisVerifier: Address;
   };
   /** The block interval, when the devnet mines on a timer rather than per transaction. */
@@ -47,8 +53,9 @@ export interface DevnetOptions {
 
 /**
  * A standalone Hardhat node serving JSON-RPC on `host:port`, with the protocol deployed through the Ignition
- * module (journal under `deploy/deployments/devnet`), the Iris model registered (signature and zk), and OPG sent
- * to the first accounts. Port 0 picks a free port.
+ * module (journal under `deploy/deployments/devnet`: the core, both mode contracts bound to it), the Iris model
+ * registered (signature and zk, the verifier's code hash pinned), and OPG sent to the first accounts. Port 0 picks a
+ * free port.
  */
 export async function startDevnet(
   hre: HardhatRuntimeEnvironment,
@@ -106,6 +113,8 @@ export async function startDevnet(
         models: (await system.models.getAddress()) as Address,
         operators: (await system.operators.getAddress()) as Address,
         settlement: settlementAddress,
+        signatureMode: (await system.signatureMode.getAddress()) as Address,
+        zkMode: (await system.zkMode.getAddress()) as Address,
         irisVerifier,
       },
       irisModelId,
@@ -134,4 +143,31 @@ export async function setBlockTime(
   }
   await provider.request({ method: "evm_setAutomine", params: [false] });
   await provider.request({ method: "evm_setIntervalMining", params: [blockTimeMs] });
+}
+
+/**
+ * Register devnet account `accountIndex` as an operator: approve the registry for `stake`, then register signing key
+ * `signerKey` (which signs its proof of possession) with payout `payout` (default: the account itself).
+ */
+export async function registerDevnetOperator(
+  devnet: Pick<Devnet, "connection" | "system" | "addresses" | "chainId">,
+  accountIndex: number,
+  signerKey: Hex,
+  stake: bigint,
+  payout?: Address,
+): Promise<{ operator: Address; signer: Address }> {
+  const account = (await devnet.connection.ethers.getSigners())[accountIndex];
+  if (account === undefined) throw new Error(`the devnet has no account ${accountIndex}`);
+  const operator = account.address as Address;
+  const key = new Wallet(signerKey);
+  const proof = await signSignerBindingWithEthers(
+    key,
+    operatorRegistryDomain(devnet.chainId, devnet.addresses.operators),
+    { operator, signer: key.address as Address },
+  );
+  await (await devnet.system.token.connect(account).approve(devnet.addresses.operators, stake)).wait();
+  await (
+    await devnet.system.operators.connect(account).register(key.address, payout ?? operator, stake, proof)
+  ).wait();
+  return { operator, signer: key.address as Address };
 }

@@ -1,60 +1,26 @@
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
-  encodeFunctionData,
-  type Address,
-  type Hex,
-} from "viem";
-import { inferenceSettlementAbi, protocolErrorsAbi } from "../abi/index.js";
+import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Address, type Hex } from "viem";
+import { protocolErrorsAbi } from "../abi/index.js";
+import { modeModule, type FulfilmentTx } from "../modes/index.js";
+import { modeName } from "../protocol/modes.js";
 import type { StoredRequest } from "./store.js";
 
-/** The `fulfillSigned` / `fulfillZk` calldata for a computed request, with `operator` as the result's operator. */
-export function fulfilmentCalldata(stored: StoredRequest, operator: Address): Hex {
-  const { request, requestId, result } = stored;
-  if (result?.mode === "signature") {
-    return encodeFunctionData({
-      abi: inferenceSettlementAbi,
-      functionName: "fulfillSigned",
-      args: [
-        request,
-        requestId,
-        { operator, outputHash: result.outputHash, output: result.output, outputUri: "" },
-        result.signature,
-      ],
-    });
-  }
-  if (result?.mode === "zk") {
-    const big = (v: string) => BigInt(v);
-    return encodeFunctionData({
-      abi: inferenceSettlementAbi,
-      functionName: "fulfillZk",
-      args: [
-        request,
-        requestId,
-        BigInt(result.output),
-        {
-          a: [big(result.proof.a[0]!), big(result.proof.a[1]!)],
-          b: [
-            [big(result.proof.b[0]![0]!), big(result.proof.b[0]![1]!)],
-            [big(result.proof.b[1]![0]!), big(result.proof.b[1]![1]!)],
-          ],
-          c: [big(result.proof.c[0]!), big(result.proof.c[1]!)],
-        },
-      ],
-    });
-  }
-  throw new Error(`request ${requestId} has no computed result`);
-}
-
 /**
- * A gas cap for a fulfilment: what the verification path needs at most (measured: signature ~75k, zk ~280k,
- * both with cold accounts and event data ~30k more), plus the callback's exact allowance and its EIP-150 share.
+ * The transaction that settles a computed request, built by its mode's module: to the contract the core bound to
+ * the request's mode bit (`modeContracts`), with `operator` as the result's operator and sender.
  */
-export function gasLimit(stored: StoredRequest): bigint {
-  const base = stored.result?.mode === "zk" ? 400_000n : 200_000n;
-  const callback = BigInt(stored.request.callbackGasLimit);
-  return base + callback + callback / 63n + (callback > 0n ? 20_000n : 0n);
+export function fulfilmentTransaction(
+  stored: StoredRequest,
+  modeContracts: ReadonlyMap<number, Address>,
+  operator: Address,
+): FulfilmentTx {
+  const { request, requestId, result } = stored;
+  if (result === undefined) throw new Error(`request ${requestId} has no computed result`);
+  const mode = modeModule(request.mode);
+  const contract = modeContracts.get(request.mode);
+  if (mode === undefined || contract === undefined) {
+    throw new Error(`request ${requestId}: no live contract for mode ${modeName(request.mode)}`);
+  }
+  return mode.fulfilment(contract, operator, { request, requestId, result });
 }
 
 /** The custom error name of a reverted call, if it is one. */

@@ -2,10 +2,11 @@ import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { Address, Hex, PublicClient } from "viem";
 import { inferenceSettlementAbi, modelRegistryAbi } from "../abi/index.js";
+import { modeModulesIn, type ModelRuntime } from "../modes/index.js";
 import { sha256Hex } from "../model/hash.js";
-import { createModel, type LoadedModel } from "../model/onnx-runtime.js";
-import { VerificationMode } from "../protocol/modes.js";
-import { IRIS_ZK_PARAMS, quantizeOnnx, type QuantizedMlp } from "../zk/index.js";
+import { createModel } from "../model/onnx-runtime.js";
+
+export type { ModelRuntime } from "../modes/index.js";
 
 /** A model this node serves: its registered id and a local copy of its file (checked against the registry). */
 export interface ServedModel {
@@ -13,17 +14,10 @@ export interface ServedModel {
   file: string;
 }
 
-/** A served model, loaded: what it is registered for, and what runs (or proves) it. */
-export interface ModelRuntime {
-  modelId: Hex;
-  modes: number;
-  model: LoadedModel;
-  quantized?: QuantizedMlp;
-}
-
 /**
  * Load the served models into `runtimes` (keyed by lower-case model id), each checked against the file hash the
- * settlement's model registry commits to (a mismatch throws; the models loaded before it stay in `runtimes`).
+ * settlement's model registry commits to (a mismatch throws; the models loaded before it stay in `runtimes`), and
+ * prepared by the module of every mode the version allows (the zk module quantizes it for the circuit).
  */
 export async function loadModels(
   runtimes: Map<string, ModelRuntime>,
@@ -52,15 +46,12 @@ export async function loadModels(
       );
     }
     const model = await createModel(bytes, { expectedSha256: version.fileHash });
-    const zk = (version.modes & VerificationMode.Zk) !== 0;
-    runtimes.set(served.modelId.toLowerCase(), {
-      modelId: served.modelId,
-      modes: version.modes,
-      model,
-      ...(zk ? { quantized: quantizeOnnx(bytes, IRIS_ZK_PARAMS) } : {}),
-    });
+    const runtime: ModelRuntime = { modelId: served.modelId, modes: version.modes, model };
+    const modes = modeModulesIn(version.modes);
+    for (const mode of modes) mode.prepare(runtime, bytes);
+    runtimes.set(served.modelId.toLowerCase(), runtime);
     log.info(
-      { modelId: served.modelId, fileHash, modes: version.modes },
+      { modelId: served.modelId, fileHash, modes: modes.map((m) => m.name) },
       "serving model: file matches the registry",
     );
   }

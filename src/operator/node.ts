@@ -10,22 +10,12 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceSettlementAbi } from "../abi/index.js";
-import { fromDataUri, decodeFeatures } from "../model/encoding.js";
-import { inferBytes } from "../model/infer.js";
-import { RequestStatus, VerificationMode } from "../protocol/modes.js";
+import { liveModeContract, liveModeContracts, modeModule } from "../modes/index.js";
+import { fromDataUri } from "../model/encoding.js";
+import { modeName, RequestStatus } from "../protocol/modes.js";
 import { toInferenceRequest } from "../protocol/request.js";
-import { resultTypedData, settlementDomain } from "../protocol/typed-data.js";
-import { fieldToBytes32 } from "../protocol/zk.js";
-import {
-  buildZkInference,
-  inputCommitment,
-  prove,
-  quantizeInput,
-  settlementProof,
-  toSolidityCalldata,
-} from "../zk/index.js";
 import { backoffDelay, DEFAULT_BACKOFF, errorSummary, redactUrl, type BackoffPolicy } from "./backoff.js";
-import { fulfilmentCalldata, gasLimit, revertName } from "./fulfilment.js";
+import { fulfilmentTransaction, revertName } from "./fulfilment.js";
 import {
   healthReport,
   metricsText,
@@ -47,6 +37,7 @@ export type { WsHealth } from "./ws.js";
 /** How an `OperatorNode` is set up. */
 export interface OperatorNodeOptions {
   rpcUrl: string;
+  /** The core (`InferenceSettlement`); the mode contracts fulfilments go to are read from it. */
   settlement: Address;
   /** Key of the operator (staking) account: sends the transactions and is the `operator` in results. */
   operatorKey: Hex;
@@ -96,8 +87,10 @@ const CHUNK = 2_000n;
 const REBROADCAST_MS = 10_000;
 
 /**
- * An operator node: watches `RequestOpened` for the models it serves, checks each committed model file's hash
- * before serving, runs the model with onnxruntime-web (signature mode) or proves it (zk mode), and fulfils.
+ * An operator node: watches the core's `RequestOpened` for the models it serves, checks each committed model file's
+ * hash before serving, and hands each request to its verification mode's module (`src/modes/`), which runs the
+ * model and signs (signature mode) or proves it (zk mode), and builds the fulfilment to that mode's contract (found
+ * through the core's `modeContract`).
  *
  * Every step is persisted first (see `OperatorStore`): the result is signed once and kept; the transaction is
  * signed with an explicit nonce and kept as raw bytes before it is broadcast; after a crash the same bytes are
@@ -111,6 +104,8 @@ export class OperatorNode {
   private readonly account;
   private readonly signer;
   private runtimes = new Map<string, ModelRuntime>();
+  /** The live contract of each mode bit, as the core reported it (read again when a mode has none). */
+  private readonly modeContracts = new Map<number, Address>();
   private chain?: Chain;
   private timer?: NodeJS.Timeout;
   private health?: HealthServer;
@@ -182,6 +177,9 @@ export class OperatorNode {
       log: this.log,
     });
     await loadModels(this.runtimes, this.client, this.options.settlement, this.options.models, this.log);
+    for (const [mode, address] of await liveModeContracts(this.client, this.options.settlement)) {
+      this.modeContracts.set(mode, address);
+    }
     if (this.options.healthPort !== undefined) {
       this.health = await serveHealth(this.options.healthPort, () => this.healthReport());
     }
@@ -196,6 +194,9 @@ export class OperatorNode {
         healthUrl,
         ws: this.options.wsUrl === undefined ? undefined : redactUrl(this.options.wsUrl),
         withdrawEveryMs: this.options.withdrawIntervalMs,
+        modeContracts: Object.fromEntries(
+          [...this.modeContracts].map(([mode, address]) => [modeName(mode), address]),
+        ),
       },
       "operator node started",
     );
@@ -357,7 +358,6 @@ export class OperatorNode {
     const now = BigInt(Math.floor(Date.now() / 1000));
     const block = await this.client.getBlock();
     const chainNow = block.timestamp > now ? block.timestamp : now;
-    const domain = settlementDomain(this.chain!.id, this.options.settlement);
     const finish = (requestId: bigint, reason: string) => {
       writes.push(() => {
         this.store.finish(requestId, "skipped", reason);
@@ -382,6 +382,16 @@ export class OperatorNode {
         continue;
       }
       const runtime = this.runtimes.get(request.modelId.toLowerCase())!;
+      const mode = modeModule(request.mode);
+      if (mode === undefined || !mode.serves(runtime)) {
+        finish(requestId, `mode ${modeName(request.mode)} is not served by this node`);
+        continue;
+      }
+      const modeContract = await this.modeContract(request.mode);
+      if (modeContract === undefined) {
+        finish(requestId, `mode ${mode.name} has no live contract (retired): it cannot be settled`);
+        continue;
+      }
       let input: Uint8Array;
       try {
         input = fromDataUri(stored.inputUri);
@@ -389,60 +399,35 @@ export class OperatorNode {
         finish(requestId, `input unavailable: ${String(error)}`);
         continue;
       }
-      if (request.mode === VerificationMode.Signature) {
-        if (keccak256(input) !== request.inputHash) {
-          finish(requestId, "input does not match the request's input hash");
-          continue;
-        }
-        const output = await inferBytes(runtime.model, input);
-        const outputHash = keccak256(output);
-        const signature = await this.signer.signTypedData(
-          resultTypedData(domain, {
-            requestId,
-            modelId: request.modelId,
-            inputHash: request.inputHash,
-            outputHash,
-            operator: this.address,
-          }),
-        );
-        writes.push(() => {
-          this.store.markComputed(requestId, {
-            mode: "signature",
-            output: `0x${Buffer.from(output).toString("hex")}`,
-            outputHash,
-            signature,
-          });
-        });
-      } else if (request.mode === VerificationMode.Zk && runtime.quantized !== undefined) {
-        const features = decodeFeatures(input, runtime.model.inputWidth);
-        const commitment = fieldToBytes32(
-          await inputCommitment(quantizeInput(features, runtime.quantized), runtime.quantized.params),
-        );
-        if (commitment !== request.inputHash) {
-          finish(requestId, "input does not match the request's input commitment");
-          continue;
-        }
-        const built = await buildZkInference(runtime.quantized, features, requestId, this.address);
-        const proven = await prove(built.input);
-        const { output, proof } = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
-        const str = (v: bigint) => v.toString();
-        writes.push(() => {
-          this.store.markComputed(requestId, {
-            mode: "zk",
-            output: output.toString(),
-            proof: { a: proof.a.map(str), b: proof.b.map((row) => row.map(str)), c: proof.c.map(str) },
-          });
-        });
+      const outcome = await mode.compute(
+        { chainId: BigInt(this.chain!.id), modeContract, operator: this.address, signer: this.signer },
+        { requestId, request, input, runtime },
+      );
+      if ("skip" in outcome) {
+        finish(requestId, outcome.skip);
+        continue;
+      }
+      writes.push(() => {
+        this.store.markComputed(requestId, outcome.result);
+      });
+      if (mode.slow) {
         flush();
-        this.log.info({ requestId: requestId.toString(), provingMs: Math.round(proven.provingMs) }, "proved");
-        // One proof per pass: submit it now, and prove the next one in a pass that starts at once.
+        this.log.info({ requestId: requestId.toString(), mode: mode.name, ...outcome.log }, "computed");
+        // One slow result (a proof) per pass: submit it now, and compute the next one in a pass that starts at once.
         this.woken = true;
         return deferredUntil;
-      } else {
-        finish(requestId, `mode ${request.mode} is not served by this node`);
       }
     }
     return deferredUntil;
+  }
+
+  /** The live contract of mode bit `mode`, from the core (cached once found). */
+  private async modeContract(mode: number): Promise<Address | undefined> {
+    const known = this.modeContracts.get(mode);
+    if (known !== undefined) return known;
+    const live = await liveModeContract(this.client, this.options.settlement, mode);
+    if (live !== undefined) this.modeContracts.set(mode, live);
+    return live;
   }
 
   private async submit(): Promise<void> {
@@ -453,19 +438,26 @@ export class OperatorNode {
       this.client.getTransactionCount({ address: this.address, blockTag: "pending" }),
       this.client.estimateFeesPerGas(),
     ]);
+    // Each fulfilment goes to the contract of its request's mode: one that was retired can settle nothing.
+    for (const mode of new Set(batch.map((stored) => stored.request.mode))) {
+      if ((await this.modeContract(mode)) !== undefined) continue;
+      for (const stored of batch.filter((s) => s.request.mode === mode)) {
+        this.store.finish(
+          stored.requestId,
+          "skipped",
+          `mode ${modeName(mode)} has no live contract (retired)`,
+        );
+      }
+    }
     // Simulate every fulfilment (one execution each, concurrently): a request another operator already settled
     // is dropped here without spending gas.
     const simulated = await Promise.all(
       batch.map(async (stored) => {
-        const data = fulfilmentCalldata(stored, this.address);
+        if (!this.modeContracts.has(stored.request.mode)) return undefined;
         try {
-          await this.client.call({
-            account: this.account,
-            to: this.options.settlement,
-            data,
-            gas: gasLimit(stored),
-          });
-          return { stored, data };
+          const tx = fulfilmentTransaction(stored, this.modeContracts, this.address);
+          await this.client.call({ account: this.account, ...tx });
+          return { stored, tx };
         } catch (error) {
           this.dropUnsendable(stored.requestId, error);
           return undefined;
@@ -479,15 +471,13 @@ export class OperatorNode {
     // that commit leaves no reservation and nothing sent (no nonce gap); after it, the same bytes are re-sent.
     const first = this.store.peekNonce(pending);
     const signed: { requestId: bigint; rawTx: Hex; nonce: number }[] = [];
-    for (const [i, { stored, data }] of sendable.entries()) {
+    for (const [i, { stored, tx }] of sendable.entries()) {
       const nonce = first + i;
       const rawTx = await this.account.signTransaction({
         type: "eip1559",
         chainId: this.chain!.id,
-        to: this.options.settlement,
-        data,
+        ...tx,
         nonce,
-        gas: gasLimit(stored),
         maxFeePerGas: fees.maxFeePerGas,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       });

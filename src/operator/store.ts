@@ -1,6 +1,9 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
+import type { ComputedResult } from "../modes/types.js";
 import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
+
+export type { ComputedResult } from "../modes/types.js";
 
 /**
  * Where a request stands for this operator. The order is the only way forward:
@@ -19,11 +22,6 @@ export const REQUEST_STATES: readonly RequestState[] = [
   "lost",
   "skipped",
 ];
-
-/** The verified result a node computed, kept until it settles. */
-export type ComputedResult =
-  | { mode: "signature"; output: Hex; outputHash: Hex; signature: Hex }
-  | { mode: "zk"; output: string; proof: { a: string[]; b: string[][]; c: string[] } };
 
 export interface StoredRequest {
   requestId: bigint;
@@ -87,7 +85,7 @@ const SCHEMA = `
 `;
 
 /**
- * A ledger withdrawal the node sends (`InferenceSettlement.withdraw(recipient, amount)` from `account`):
+ * A ledger withdrawal the node sends (the core's `withdraw(recipient, amount)` from `account`):
  *   reserved → submitted → confirmed | failed
  * `reserved` holds the nonce (taken in the same SQLite transaction that creates the row) before anything is
  * signed; `submitted` holds the raw signed transaction before it is broadcast. At most one withdrawal per

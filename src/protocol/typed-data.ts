@@ -81,7 +81,11 @@ export interface ResultFields {
 }
 
 /** The message for `result` of request `requestId`. */
-export function resultMessage(requestId: bigint, request: InferenceRequest, result: ResultFields): ResultMessage {
+export function resultMessage(
+  requestId: bigint,
+  request: InferenceRequest,
+  result: ResultFields,
+): ResultMessage {
   return { requestId, requestHash: hashRequest(request), ...result };
 }
 
@@ -115,7 +119,9 @@ export interface ResultClaim {
 }
 
 /** The claim a result message makes, for `reportEquivocation`. */
-export function resultClaim(message: Pick<ResultMessage, "outputHash" | "output" | "outputUri">): ResultClaim {
+export function resultClaim(
+  message: Pick<ResultMessage, "outputHash" | "output" | "outputUri">,
+): ResultClaim {
   return {
     outputHash: message.outputHash,
     outputBytesHash: keccak256(message.output),

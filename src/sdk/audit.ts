@@ -15,6 +15,7 @@ import { quantizedModel, zkInputCommitment } from "./inputs.js";
 
 export interface AuditWithModelOptions {
   publicClient: PublicClient;
+  /** The settlement core; the contract of the request's mode is read from it. */
   settlement: Address;
   requestId: bigint;
   /** The model file (path or bytes): checked against the commitment and, if it matches, re-executed. */
@@ -25,9 +26,9 @@ export interface AuditWithModelOptions {
 }
 
 /**
- * {@link auditRequest} with this repository's runtime: sha256 of the model file, the default runtime hash,
- * re-execution with onnxruntime-web (signature mode), and for zk mode off-chain Groth16 verification, the
- * Poseidon input commitment and the fixed-point re-run.
+ * {@link auditRequest} with this repository's runtime: sha256 of the model file, the default runtime hash, and the
+ * tools each mode's audit module uses: re-execution with onnxruntime-web (signature mode); off-chain Groth16
+ * verification, the Poseidon input commitment and the fixed-point re-run (zk mode).
  */
 export async function auditWithModel(options: AuditWithModelOptions): Promise<AuditReport> {
   const bytes =

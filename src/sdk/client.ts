@@ -1,7 +1,6 @@
-import type { AuditResult } from "../audit/audit.js";
-import { PERMIT_TYPES } from "../protocol/permit.js";
-import type { ZkProofArgs } from "../protocol/zk.js";
 import {
+  formatUnits,
+  keccak256,
   parseEventLogs,
   parseSignature,
   zeroAddress,
@@ -19,12 +18,36 @@ import {
   type WatchContractEventReturnType,
   type WriteContractParameters,
 } from "viem";
-import { inferenceSettlementAbi, modelRegistryAbi, operatorRegistryAbi, opgTokenAbi } from "../abi/index.js";
-import { ModelStatus, RequestStatus, VerificationMode } from "../protocol/modes.js";
+import {
+  inferenceSettlementAbi,
+  modelRegistryAbi,
+  operatorRegistryAbi,
+  opgTokenAbi,
+  signatureModeAbi,
+  zkModeAbi,
+} from "../abi/index.js";
+import type { AuditResult } from "../audit/types.js";
+import { signedFulfilmentArgs } from "../modes/signature/calldata.js";
+import { signResult as signResultWithKey } from "../modes/signature/compute.js";
+import type { KeySigner } from "../modes/types.js";
+import { zkFulfilmentArgs } from "../modes/zk/calldata.js";
+import { ModelStatus, modeName, RequestStatus, VerificationMode } from "../protocol/modes.js";
+import { PERMIT_TYPES } from "../protocol/permit.js";
 import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
-import { resultTypedData, settlementDomain, type ResultMessage } from "../protocol/typed-data.js";
+import type { ResultFields } from "../protocol/typed-data.js";
+import type { ZkProofArgs } from "../protocol/zk.js";
 import type { ProtocolAddresses } from "./addresses.js";
 import { OpgError } from "./errors.js";
+import {
+  checkCallback,
+  checkDeadline,
+  checkField,
+  checkModelName,
+  checkRoyalty,
+  checkTtl,
+  checkUint96,
+} from "./limits.js";
+import { signSignerProof } from "./signer-proof.js";
 
 /** What every write returns: the transaction, its gas, and its receipt. */
 export interface WriteResult {
@@ -46,6 +69,11 @@ export interface ModelSpec {
   modes?: number;
   zkCommitment?: Hex;
   zkVerifier?: Address;
+  /**
+   * The verifier's code hash (`extcodehash`), pinned in the model id; with a verifier and without this, it is
+   * read from the chain (`keccak256` of the verifier's code).
+   */
+  zkVerifierCodeHash?: Hex;
 }
 
 export type ModelStatusName = keyof typeof ModelStatus;
@@ -59,6 +87,7 @@ export interface ModelInfo {
   runtimeHash: Hex;
   zkCommitment: Hex;
   zkVerifier: Address;
+  zkVerifierCodeHash: Hex;
   fee: bigint;
   royaltyBps: number;
   modes: number;
@@ -79,6 +108,7 @@ export interface RegisteredModel {
   runtimeHash: Hex;
   zkCommitment: Hex;
   zkVerifier: Address;
+  zkVerifierCodeHash: Hex;
   fee: bigint;
   royaltyBps: number;
   modes: number;
@@ -108,7 +138,7 @@ export interface OpenRequestParams {
   maxFee?: bigint;
   /** Absolute deadline (unix seconds); defaults to the latest block's timestamp plus `ttl`. */
   deadline?: bigint;
-  /** Seconds from the latest block; default 3600. */
+  /** Seconds from the latest block; default 3600, at most `ProtocolLimits.MAX_REQUEST_TTL`. */
   ttl?: bigint;
   mode?: VerificationMode;
   operator?: Address;
@@ -128,12 +158,26 @@ export interface RequestInfo {
   result?: AuditResult;
 }
 
-/** A result as `fulfillSigned` takes it; `outputHash` defaults to `keccak256(output)` computed by the contract. */
+/**
+ * A result as an operator signs it and `SignatureMode.fulfillSigned` takes it. `outputHash` defaults to
+ * `keccak256(output)`; `output` may be empty (`0x`) when the output travels by `outputUri` only. Every field is
+ * signed: a result submitted with any field changed (the output stripped, another URI) is rejected.
+ */
 export interface SignedResult {
   operator: Address;
-  outputHash: Hex;
+  outputHash?: Hex;
   output: Hex;
   outputUri?: string;
+}
+
+/** The fields of a signed result, defaults filled in. */
+export function resultFields(result: SignedResult): ResultFields {
+  return {
+    operator: result.operator,
+    outputHash: result.outputHash ?? keccak256(result.output),
+    output: result.output,
+    outputUri: result.outputUri ?? "",
+  };
 }
 
 export type { ZkProofArgs } from "../protocol/zk.js";
@@ -164,6 +208,8 @@ interface WriteCall<abi extends Abi, name extends WriteFunction<abi>> {
   functionName: name;
   args: ContractFunctionArgs<abi, "nonpayable" | "payable", name>;
 }
+
+const formatOpg = (wei: bigint) => `${formatUnits(wei, 18)} OPG`;
 
 function requestFrom(params: OpenRequestParams, maxFee: bigint, deadline: bigint) {
   return {
@@ -209,6 +255,54 @@ export function createOpgClient(config: OpgClientConfig) {
   }
 
   const sender = (): Address => account().address;
+
+  let chainIdCache: Promise<number> | undefined;
+  const chainId = (): Promise<number> => (chainIdCache ??= publicClient.getChainId());
+
+  // ------------------------------------------------------------------------------------------- modes
+  const modeContractCache = new Map<number, Promise<Address>>();
+  /**
+   * The live contract the core has bound to `mode` (read from the core once; a mode is bound once and never
+   * re-bound). Throws a clear error when the mode has none (never bound, or retired).
+   */
+  function modeContract(mode: number): Promise<Address> {
+    let found = modeContractCache.get(mode);
+    if (found === undefined) {
+      found = publicClient
+        .readContract({
+          address: addresses.settlement,
+          abi: inferenceSettlementAbi,
+          functionName: "modeContract",
+          args: [mode],
+        })
+        .then((address) => {
+          if (address === zeroAddress) {
+            modeContractCache.delete(mode);
+            throw new OpgError(
+              "ModeNotOpen",
+              `no live contract is bound to verification mode ${modeName(mode)} at the settlement ${addresses.settlement} (never bound, or retired)`,
+            );
+          }
+          return address;
+        });
+      found.catch(() => modeContractCache.delete(mode));
+      modeContractCache.set(mode, found);
+    }
+    return found;
+  }
+
+  /** The modes that accept new requests (bound and not retired), with their contracts. */
+  async function openModes(): Promise<{ mode: number; name: string; contract: Address }[]> {
+    const open = await publicClient.readContract({
+      address: addresses.settlement,
+      abi: inferenceSettlementAbi,
+      functionName: "openModes",
+    });
+    const bits = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => 1 << i).filter((bit) => (open & bit) !== 0);
+    return Promise.all(
+      bits.map(async (mode) => ({ mode, name: modeName(mode), contract: await modeContract(mode) })),
+    );
+  }
 
   // ------------------------------------------------------------------------------------------- token
   async function allowance(owner: Address, spender: Address): Promise<bigint> {
@@ -282,8 +376,35 @@ export function createOpgClient(config: OpgClientConfig) {
   }
 
   // ------------------------------------------------------------------------------------------- models
-  async function registerModel(spec: ModelSpec): Promise<WriteResult & { modelId: Hex }> {
+  /**
+   * The code hash the registry pins for a verifier: `keccak256` of its code on this chain (what `extcodehash`
+   * gives). Refuses an address without code.
+   */
+  async function verifierCodeHash(verifier: Address): Promise<Hex> {
+    const code = await publicClient.getCode({ address: verifier });
+    if (code === undefined || code === "0x") {
+      throw new OpgError(
+        "BadInput",
+        `the zk verifier ${verifier} has no contract code on chain ${await chainId()}: deploy it first, or check the address`,
+      );
+    }
+    return keccak256(code);
+  }
+
+  /**
+   * Register a model version. Name, royalty and fee are checked against the contracts' limits first; with a zk
+   * verifier and no `zkVerifierCodeHash`, the code hash is read from the chain (and returned).
+   */
+  async function registerModel(
+    spec: ModelSpec,
+  ): Promise<WriteResult & { modelId: Hex; zkVerifierCodeHash: Hex }> {
+    checkModelName(spec.name);
+    checkRoyalty(spec.royaltyBps);
+    checkUint96(spec.fee, "the fee");
     const zk = spec.zkVerifier !== undefined && spec.zkVerifier !== zeroAddress;
+    const zkVerifierCodeHash = zk
+      ? (spec.zkVerifierCodeHash ?? (await verifierCodeHash(spec.zkVerifier!)))
+      : (spec.zkVerifierCodeHash ?? zeroHash);
     const result = await write({
       address: addresses.models,
       abi: modelRegistryAbi,
@@ -295,6 +416,7 @@ export function createOpgClient(config: OpgClientConfig) {
           runtimeHash: spec.runtimeHash,
           zkCommitment: spec.zkCommitment ?? zeroHash,
           zkVerifier: spec.zkVerifier ?? zeroAddress,
+          zkVerifierCodeHash,
           uri: spec.uri,
           fee: spec.fee,
           royaltyBps: spec.royaltyBps,
@@ -310,7 +432,7 @@ export function createOpgClient(config: OpgClientConfig) {
       logs: result.receipt.logs,
     });
     if (event === undefined) throw new Error(`no ModelRegistered event in ${result.hash}`);
-    return { ...result, modelId: event.args.modelId };
+    return { ...result, modelId: event.args.modelId, zkVerifierCodeHash };
   }
 
   async function getModel(modelId: Hex): Promise<ModelInfo> {
@@ -329,6 +451,7 @@ export function createOpgClient(config: OpgClientConfig) {
       runtimeHash: m.runtimeHash,
       zkCommitment: m.zkCommitment,
       zkVerifier: m.zkVerifier,
+      zkVerifierCodeHash: m.zkVerifierCodeHash,
       fee: m.fee,
       royaltyBps: m.royaltyBps,
       modes: m.modes,
@@ -378,14 +501,69 @@ export function createOpgClient(config: OpgClientConfig) {
   }
 
   // ------------------------------------------------------------------------------------------- operators
-  /** Register the wallet's account as an operator, approving the registry for `amount` first if needed. */
-  async function registerOperator(signer: Address, payout: Address, amount: bigint): Promise<WriteResult> {
+  /** The signing key's proof of possession for the wallet's account, checked before it is returned. */
+  async function signerProof(signer: KeySigner): Promise<Hex> {
+    return signSignerProof(signer, await chainId(), addresses.operators, sender());
+  }
+
+  /**
+   * Register the wallet's account as an operator with signing key `signer` (which signs its proof of possession
+   * here: a local account, or an object whose `signTypedData` asks the key's holder), payout address `payout` and a
+   * first stake of `amount`. Everything registration checks is checked before any transaction: the proof, the key
+   * not used before, the account not registered, the OPG balance; only then is the registry approved for `amount`
+   * (if needed) and the registration sent.
+   */
+  async function registerOperator(signer: KeySigner, payout: Address, amount: bigint): Promise<WriteResult> {
+    const from = account();
+    checkUint96(amount, "the stake");
+    const proof = await signerProof(signer);
+    // Every check `register` makes but the stake transfer (whose allowance may not exist yet): with a zero stake.
+    await publicClient.simulateContract({
+      address: addresses.operators,
+      abi: operatorRegistryAbi,
+      functionName: "register",
+      args: [signer.address, payout, 0n, proof],
+      account: from,
+    });
+    if (amount > 0n) {
+      const held = await tokenBalance(from.address);
+      if (held < amount) {
+        throw new OpgError(
+          "BadInput",
+          `${from.address} holds ${formatOpg(held)}, less than the stake of ${formatOpg(amount)}: get OPG into this account first`,
+        );
+      }
+    }
     await ensureAllowance(addresses.operators, amount);
     return write({
       address: addresses.operators,
       abi: operatorRegistryAbi,
       functionName: "register",
-      args: [signer, payout, amount],
+      args: [signer.address, payout, amount, proof],
+    });
+  }
+
+  /**
+   * Replace the operator's signing key by `newSigner` (which signs its proof of possession here). The old key
+   * stops serving at once; results it signed for later requests are no longer accepted.
+   */
+  async function rotateSigner(newSigner: KeySigner): Promise<WriteResult> {
+    const proof = await signerProof(newSigner);
+    return write({
+      address: addresses.operators,
+      abi: operatorRegistryAbi,
+      functionName: "rotateSigner",
+      args: [newSigner.address, proof],
+    });
+  }
+
+  /** Change where the operator's earnings are credited. */
+  function setPayout(payout: Address): Promise<WriteResult> {
+    return write({
+      address: addresses.operators,
+      abi: operatorRegistryAbi,
+      functionName: "setPayout",
+      args: [payout],
     });
   }
 
@@ -503,8 +681,16 @@ export function createOpgClient(config: OpgClientConfig) {
     params: OpenRequestParams,
     options: { pay?: PayMethod } = {},
   ): Promise<WriteResult & { requestId: bigint; request: InferenceRequest }> {
+    const mode: number = params.mode ?? VerificationMode.Signature;
+    if (mode !== VerificationMode.Signature && mode !== VerificationMode.Zk) {
+      throw new OpgError("BadInput", `unknown verification mode ${mode}: use signature (1) or zk (2)`);
+    }
+    if (mode === VerificationMode.Zk) checkField(BigInt(params.inputHash), "the zk input commitment");
+    checkCallback(params.callback, params.callbackGasLimit);
+    if (params.maxFee !== undefined) checkUint96(params.maxFee, "the maximum fee");
     const maxFee = params.maxFee ?? (await getModel(params.modelId)).fee;
-    const deadline = params.deadline ?? (await latestTimestamp()) + (params.ttl ?? 3600n);
+    const now = await latestTimestamp();
+    const deadline = checkDeadline(params.deadline ?? now + checkTtl(params.ttl ?? 3600n), now);
     const p = requestFrom(params, maxFee, deadline);
     const pay = options.pay ?? "prepaid";
     let result: WriteResult;
@@ -598,52 +784,67 @@ export function createOpgClient(config: OpgClientConfig) {
     return info;
   }
 
-  /** The EIP-712 result signature an operator's key gives, over this deployment's domain. */
-  async function signResult(signer: Account, message: ResultMessage): Promise<Hex> {
-    const domain = settlementDomain(await publicClient.getChainId(), addresses.settlement);
-    const typedData = resultTypedData(domain, message);
-    if (signer.type === "local") return signer.signTypedData(typedData);
-    if (walletClient === undefined) {
-      throw new OpgError("NoAccount", "a JSON-RPC account can only sign through a wallet client");
+  /**
+   * The EIP-712 signature of `result` for a request, by the operator's signing key `signer`, under the domain of
+   * this deployment's `SignatureMode` (found through the core). A JSON-RPC account signs through the wallet client.
+   */
+  async function signResult(
+    signer: KeySigner | Account,
+    requestId: bigint,
+    request: InferenceRequest,
+    result: SignedResult,
+  ): Promise<Hex> {
+    let key: KeySigner;
+    if ("signTypedData" in signer && typeof signer.signTypedData === "function") {
+      key = signer;
+    } else {
+      if (walletClient === undefined) {
+        throw new OpgError("NoAccount", "a JSON-RPC account can only sign through a wallet client");
+      }
+      const wallet = walletClient;
+      key = {
+        address: signer.address,
+        signTypedData: ((typedData: Parameters<KeySigner["signTypedData"]>[0]) =>
+          wallet.signTypedData({ account: signer, ...typedData })) as KeySigner["signTypedData"],
+      };
     }
-    return walletClient.signTypedData({ account: signer, ...typedData });
+    const [id, signatureMode] = await Promise.all([chainId(), modeContract(VerificationMode.Signature)]);
+    return signResultWithKey(key, id, signatureMode, requestId, request, resultFields(result));
   }
 
-  function fulfillSigned(
+  /**
+   * Settle a request with a signed result: `fulfillSigned` on `SignatureMode` (the signature sent in its compact
+   * form). Anyone may submit it; the result must be exactly what was signed.
+   */
+  async function fulfillSigned(
     request: InferenceRequest,
     requestId: bigint,
     result: SignedResult,
     signature: Hex,
   ): Promise<WriteResult> {
     return write({
-      address: addresses.settlement,
-      abi: inferenceSettlementAbi,
+      address: await modeContract(VerificationMode.Signature),
+      abi: signatureModeAbi,
       functionName: "fulfillSigned",
-      args: [
-        request,
-        requestId,
-        {
-          operator: result.operator,
-          outputHash: result.outputHash,
-          output: result.output,
-          outputUri: result.outputUri ?? "",
-        },
-        signature,
-      ],
+      args: signedFulfilmentArgs(request, requestId, resultFields(result), signature),
     });
   }
 
-  function fulfillZk(
+  /**
+   * Settle a zk request with a Groth16 proof: `fulfillZk` on `ZkMode`. The proof is bound to its submitter: send it
+   * from the account it was made for (which is credited the operator's share).
+   */
+  async function fulfillZk(
     request: InferenceRequest,
     requestId: bigint,
     output: bigint,
     proof: ZkProofArgs,
   ): Promise<WriteResult> {
     return write({
-      address: addresses.settlement,
-      abi: inferenceSettlementAbi,
+      address: await modeContract(VerificationMode.Zk),
+      abi: zkModeAbi,
       functionName: "fulfillZk",
-      args: [request, requestId, output, proof],
+      args: zkFulfilmentArgs(request, requestId, output, proof),
     });
   }
 
@@ -711,6 +912,9 @@ export function createOpgClient(config: OpgClientConfig) {
     ...clients,
     account: (): Account | undefined => walletClient?.account,
     assertChain,
+    // modes
+    modeContract,
+    openModes,
     // token
     allowance,
     tokenBalance,
@@ -718,13 +922,17 @@ export function createOpgClient(config: OpgClientConfig) {
     transferToken,
     signPermit,
     // models
+    verifierCodeHash,
     registerModel,
     getModel,
     listModels,
     setModelStatus,
     revokeModel,
     // operators
+    signerProof,
     registerOperator,
+    rotateSigner,
+    setPayout,
     stake,
     unbond,
     withdrawUnbonded,

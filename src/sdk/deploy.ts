@@ -17,13 +17,23 @@ import {
   operatorRegistryAbi,
   opgTokenAbi,
   protocolBytecode,
+  signatureModeAbi,
+  zkModeAbi,
 } from "../abi/index.js";
 import { PROTOCOL_DEFAULTS } from "../protocol/defaults.js";
+import { ProtocolLimits } from "../protocol/limits.js";
+import { VerificationMode } from "../protocol/modes.js";
 import type { ProtocolAddresses } from "./addresses.js";
 import { explain, OpgError } from "./errors.js";
+import { checkBps, checkProtocolFee, checkUnbondingDelay } from "./limits.js";
 
-/** What a deployment creates: the four protocol addresses, plus the Iris Groth16 verifier when asked for. */
+/**
+ * What a deployment creates: the token (unless an existing one was used), the registries, the settlement core, the
+ * two verification mode contracts bound to it, and the Iris Groth16 verifier when asked for.
+ */
 export interface DeployedAddresses extends ProtocolAddresses {
+  signatureMode: Address;
+  zkMode: Address;
   irisVerifier?: Address;
 }
 
@@ -87,20 +97,11 @@ export interface ProtocolDeployment {
   gasUsed: bigint;
 }
 
-const UINT16_MAX = 2 ** 16 - 1;
-const UINT64_MAX = 2n ** 64n - 1n;
 const UINT96_MAX = 2n ** 96n - 1n;
 
 function checkRange(value: bigint, max: bigint, what: string): bigint {
   if (value < 0n || value > max)
     throw new OpgError("BadInput", `${what} is out of range (0..${max}): ${value}`);
-  return value;
-}
-
-function checkBps(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > UINT16_MAX) {
-    throw new OpgError("BadInput", `${what} must be whole basis points, got ${value}`);
-  }
   return value;
 }
 
@@ -141,10 +142,12 @@ async function checkToken(publicClient: PublicClient, token: Address, chainId: n
 /**
  * Deploy the protocol with viem against any JSON-RPC node, wired exactly as the Ignition modules do
  * (`deploy/modules/protocol.ts`): `ModelRegistry(token)`, `OperatorRegistry(token, governance, minStake,
- * unbondingDelay)`, `InferenceSettlement(token, models, operators, governance, treasury, protocolFeeBps)`, then
- * `operators.bindSettlement(settlement)` and `settlement.setSlashParams(penalty, rewardBps)`; the wallet's account is
- * governance. Without `token` a new `OPGToken` is deployed first, its supply minted to the deployer; with
- * `irisVerifier` the Iris Groth16 verifier is deployed last. Defaults: {@link PROTOCOL_DEFAULTS}.
+ * unbondingDelay)`, `InferenceSettlement(token, models, operators, governance, treasury, protocolFeeBps)`,
+ * `SignatureMode(settlement, governance, penalty, rewardBps)`, `ZkMode(settlement)`, then
+ * `operators.bindSettlement(settlement)`, `settlement.bindMode(1, signatureMode)` and `settlement.bindMode(2,
+ * zkMode)`; the wallet's account is governance. Without `token` a new `OPGToken` is deployed first, its supply
+ * minted to the deployer; with `irisVerifier` the Iris Groth16 verifier is deployed last. Defaults:
+ * {@link PROTOCOL_DEFAULTS}; the parameters are checked against `ProtocolLimits` before anything is sent.
  *
  * Transactions are sent one at a time, each estimated (so a constructor revert is reported by name before it is
  * sent) and mined before the next. If one fails, the `OpgError` lists the contracts already deployed.
@@ -181,15 +184,8 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
       : {}),
     treasury: options.treasury === undefined ? deployer : getAddress(options.treasury),
     minStake: checkRange(options.minStake ?? PROTOCOL_DEFAULTS.minStake, UINT96_MAX, "the minimum stake"),
-    unbondingDelay: checkRange(
-      options.unbondingDelay ?? PROTOCOL_DEFAULTS.unbondingDelay,
-      UINT64_MAX,
-      "the unbonding delay",
-    ),
-    protocolFeeBps: checkBps(
-      options.protocolFeeBps ?? Number(PROTOCOL_DEFAULTS.protocolFeeBps),
-      "the protocol fee",
-    ),
+    unbondingDelay: checkUnbondingDelay(options.unbondingDelay ?? PROTOCOL_DEFAULTS.unbondingDelay),
+    protocolFeeBps: checkProtocolFee(options.protocolFeeBps ?? Number(PROTOCOL_DEFAULTS.protocolFeeBps)),
     equivocationPenalty: checkRange(
       options.equivocationPenalty ?? PROTOCOL_DEFAULTS.equivocationPenalty,
       UINT96_MAX,
@@ -197,6 +193,7 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
     ),
     reporterRewardBps: checkBps(
       options.reporterRewardBps ?? Number(PROTOCOL_DEFAULTS.reporterRewardBps),
+      ProtocolLimits.BPS,
       "the reporter reward",
     ),
   };
@@ -280,6 +277,16 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
   );
   deployed.settlement = settlement;
 
+  const signatureMode = await create("SignatureMode", signatureModeAbi, protocolBytecode.signatureMode, [
+    settlement,
+    deployer,
+    parameters.equivocationPenalty,
+    parameters.reporterRewardBps,
+  ]);
+  deployed.signatureMode = signatureMode;
+  const zkMode = await create("ZkMode", zkModeAbi, protocolBytecode.zkMode, [settlement]);
+  deployed.zkMode = zkMode;
+
   await step("OperatorRegistry.bindSettlement", async () => {
     const { request } = await publicClient.simulateContract({
       address: operators,
@@ -290,16 +297,21 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
     });
     await mined("OperatorRegistry.bindSettlement", await walletClient.writeContract(request));
   });
-  await step("InferenceSettlement.setSlashParams", async () => {
-    const { request } = await publicClient.simulateContract({
-      address: settlement,
-      abi: inferenceSettlementAbi,
-      functionName: "setSlashParams",
-      args: [parameters.equivocationPenalty, parameters.reporterRewardBps],
-      account,
+  for (const [mode, target, name] of [
+    [VerificationMode.Signature, signatureMode, "InferenceSettlement.bindMode(signature)"],
+    [VerificationMode.Zk, zkMode, "InferenceSettlement.bindMode(zk)"],
+  ] as const) {
+    await step(name, async () => {
+      const { request } = await publicClient.simulateContract({
+        address: settlement,
+        abi: inferenceSettlementAbi,
+        functionName: "bindMode",
+        args: [mode, target],
+        account,
+      });
+      await mined(name, await walletClient.writeContract(request));
     });
-    await mined("InferenceSettlement.setSlashParams", await walletClient.writeContract(request));
-  });
+  }
   if (options.irisVerifier === true) {
     deployed.irisVerifier = await create(
       "IrisMlpVerifier",
@@ -317,6 +329,8 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
       models,
       operators,
       settlement,
+      signatureMode,
+      zkMode,
       ...(deployed.irisVerifier === undefined ? {} : { irisVerifier: deployed.irisVerifier }),
     },
     tokenDeployed: options.token === undefined,

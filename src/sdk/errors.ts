@@ -11,6 +11,8 @@ import {
   type Hex,
 } from "viem";
 import { protocolErrorsAbi } from "../abi/index.js";
+import { modeName } from "../protocol/modes.js";
+import { ProtocolLimits } from "../protocol/limits.js";
 
 /** What an SDK check found wrong; `code` is stable for programs, the message is for people. */
 export type OpgErrorCode =
@@ -25,7 +27,9 @@ export type OpgErrorCode =
   | "MissingKey"
   | "MissingConfig"
   | "DeployFailed"
-  | "OutputExists";
+  | "OutputExists"
+  | "ModeNotOpen"
+  | "BadSignerProof";
 
 /** An error raised by the SDK itself (not by a contract), with a message that says what to fix. */
 export class OpgError extends Error {
@@ -104,40 +108,76 @@ const opg = (value: unknown) => (typeof value === "bigint" ? `${formatUnits(valu
 const STATUS = ["None", "Active", "Deprecated", "Revoked"];
 const REQUEST_STATUS = ["None", "Pending", "Fulfilled", "FulfilledCallbackFailed", "Refunded"];
 
+const date = (seconds: unknown) => {
+  const ms = Number(seconds) * 1000;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(seconds);
+};
+const mode = (value: unknown) => modeName(Number(value));
+
 /** A sentence for a decoded protocol error that says what to fix. */
 export function explainProtocolError({ name, args }: ProtocolError): string {
   const a = (i: number) => String(args[i]);
   switch (name) {
+    // ------------------------------------------------------------------ ledger and requests (the core)
     case "InsufficientBalance":
       return `insufficient prepaid balance: ${opg(args[0])} available, ${opg(args[1])} needed; deposit OPG first (deposit <amount>) or pay by transfer or permit (--pay transfer|permit)`;
-    case "ERC20InsufficientAllowance":
-      return `insufficient OPG allowance for ${a(0)}: ${opg(args[1])} approved, ${opg(args[2])} needed; approve the settlement contract or use --pay permit`;
-    case "ERC20InsufficientBalance":
-      return `insufficient OPG token balance in ${a(0)}: ${opg(args[1])} held, ${opg(args[2])} needed; get OPG into this account first`;
+    case "InsufficientModeAllowance":
+      return `the mode may pull only ${opg(args[0])} of this balance, ${opg(args[1])} needed; raise the allowance with approveMode`;
+    case "FeeAboveMax":
+      return `the model's fee ${opg(args[0])} is above your maximum ${opg(args[1])}; raise --max-fee`;
+    case "InvalidDeadline":
+      return `invalid deadline ${a(0)}: it must be in the future and no later than ${a(1)} (${ProtocolLimits.MAX_REQUEST_TTL} s ahead); adjust --ttl`;
+    case "InvalidMode":
+      return `invalid verification mode ${a(0)}: a request takes exactly one mode bit (signature 1, zk 2)`;
+    case "ModeNotOpen":
+      return `verification mode ${mode(args[0])} is not open on this deployment (never bound, or retired by governance): choose another --mode`;
+    case "InvalidCallback":
+      return `invalid callback ${a(0)} with gas limit ${a(1)}: a callback needs 1 to ${a(2)} gas, and no callback needs 0`;
+    case "RequestIdsExhausted":
+      return "this settlement has used every request id (2^64 - 1): no request can be opened on it any more; use a new deployment";
+    case "RequestNotExpired":
+      return `request ${a(0)} has not expired yet (deadline ${date(args[1])}); refund after its deadline`;
+    case "RequestNotPending":
+      return `request ${a(0)} is not pending (status ${REQUEST_STATUS[Number(args[1])] ?? a(1)})`;
+    case "RequestExpired":
+      return `request ${a(0)} expired at ${date(args[1])}; it can only be refunded now`;
+    case "RequestMismatch":
+      return `request ${a(0)}: the posted request differs from the one opened; post it exactly as in RequestOpened`;
+    case "WrongMode":
+      return `request ${a(0)} requires verification mode ${mode(args[1])}, and ${a(2)} is not that mode's live contract: submit it to the contract the settlement binds to that mode (modeContract), or refund it if the mode was retired`;
+    case "NotModeContract":
+      return `${a(0)} is not a live mode contract: only contracts governance bound to a mode may call the settlement's mode hooks`;
+    case "OperatorNotAssigned":
+      return `request ${a(0)} is reserved for operator ${a(1)}; only that operator may fulfil it`;
+    case "OutputHashMismatch":
+      return `the inline output hashes to ${a(1)}, not the output hash ${a(0)}: send the output bytes that were hashed (or none)`;
+    case "InsufficientGasForCallback":
+      return `the transaction leaves ${a(0)} gas, the callback needs ${a(1)}: send it with a higher gas limit`;
+    case "ProtocolFeeTooHigh":
+      return `protocol fee ${a(0)} bps is above the maximum ${a(1)} bps; lower --protocol-fee-bps`;
+    case "InvalidBps":
+      return `${a(0)} basis points is above 100% (${ProtocolLimits.BPS} bps)`;
+    case "NothingToCollect":
+      return "no protocol fees have accrued: nothing to collect";
+    case "NothingToSweep":
+      return `nothing to sweep: the settlement holds no more of token ${a(0)} than it owes`;
+    case "ModeAlreadyBound":
+      return `mode ${mode(args[0])} is already bound: a mode bit is bound once and never re-bound (deploy a mode for a new bit)`;
+    case "ModeContractMismatch":
+      return `${a(0)} does not declare mode ${mode(args[1])} and this settlement (mode(), settlement()), or is bound already: bind the mode contract deployed for this settlement`;
+    // ------------------------------------------------------------------ models
     case "UnknownModel":
       return `unknown model ${a(0)}: no such model version is registered; check the id (model list)`;
+    case "UnknownFamily":
+      return `unknown model family ${a(0)}; check the id`;
     case "ModelNotActive":
       return `model ${a(0)} is not active (status ${STATUS[Number(args[1])] ?? a(1)}); use an active version (model list)`;
     case "ModelRevoked":
       return `model ${a(0)} is revoked; use another version`;
     case "ModeNotAllowed":
-      return `model ${a(0)} does not allow verification mode ${a(1)} (allowed mode flags ${a(2)}); choose another --mode`;
-    case "FeeAboveMax":
-      return `the model's fee ${opg(args[0])} is above your maximum ${opg(args[1])}; raise --max-fee`;
-    case "InvalidDeadline":
-      return `invalid deadline ${a(0)}: it must be in the future and no later than ${a(1)}; adjust --ttl`;
-    case "InvalidMode":
-      return `invalid verification mode ${a(0)}: use signature or zk`;
+      return `model ${a(0)} does not allow verification mode ${mode(args[1])} (allowed mode flags ${a(2)}); choose another --mode`;
     case "InputNotInField":
-      return `zk input commitment ${a(0)} is not a field element: compute it with the circuit's Poseidon commitment`;
-    case "RequestNotExpired":
-      return `request ${a(0)} has not expired yet (deadline ${new Date(Number(args[1]) * 1000).toISOString()}); refund after its deadline`;
-    case "RequestNotPending":
-      return `request ${a(0)} is not pending (status ${REQUEST_STATUS[Number(args[1])] ?? a(1)})`;
-    case "RequestExpired":
-      return `request ${a(0)} expired at ${new Date(Number(args[1]) * 1000).toISOString()}; it can only be refunded now`;
-    case "RequestMismatch":
-      return `request ${a(0)}: the posted request differs from the one opened; post it exactly as in RequestOpened`;
+      return `zk input commitment ${a(0)} is not a BN254 field element, so no proof could settle it: compute it with the circuit's Poseidon commitment`;
     case "NotModelOwner":
       return `${a(0)} is not the model's owner (${a(1)}); use the owner's key`;
     case "ModelExists":
@@ -145,45 +185,123 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "RoyaltyTooHigh":
       return `royalty ${a(0)} bps is above the maximum ${a(1)} bps; lower --royalty`;
     case "InvalidName":
-      return "invalid model name: it must be 1 to 64 bytes";
+      return `invalid model name: it must be 1 to ${ProtocolLimits.MAX_NAME_LENGTH} bytes`;
+    case "InvalidFileHash":
+      return "the model file hash is zero: give the sha256 of the model file";
+    case "InvalidRuntimeHash":
+      return "the runtime hash is zero: give the hash of the runtime descriptor";
+    case "InvalidModes":
+      return "a model version must allow at least one verification mode";
     case "ZkBindingRequired":
       return "zk mode needs both a zk commitment and a verifier address";
-    case "InvalidAmount":
-      return "the amount must be greater than zero";
-    case "ZeroAddress":
-      return "an address argument is the zero address; give a real address";
-    case "ERC2612ExpiredSignature":
-      return `the permit expired at ${a(0)}; sign a new one`;
-    case "ERC2612InvalidSigner":
-      return `the permit was signed by ${a(0)}, not the owner ${a(1)}`;
+    case "InvalidZkCommitment":
+      return `zk weight commitment ${a(0)} is not a BN254 field element: compute it with the circuit's Poseidon commitment`;
+    case "VerifierCodeHashMismatch":
+      return `the verifier ${a(0)} has code hash ${a(2)}, not the stated ${a(1)}: give keccak256 of its deployed code (opg model register reads it from the chain), or no hash without a verifier`;
+    case "VerifierNotPure":
+      return `the verifier ${a(0)} is not pure bytecode (opcode 0x${Number(args[2]).toString(16).padStart(2, "0")} at offset ${a(1)}: storage, calls, block context or self-destruct could change its answers): deploy a snarkjs-generated verifier without a proxy`;
+    case "InvalidStatusTransition":
+      return `a model cannot go from ${STATUS[Number(args[0])] ?? a(0)} to ${STATUS[Number(args[1])] ?? a(1)} (a revoked version stays revoked)`;
+    case "WrongFamily":
+      return `model ${a(0)} is not in family ${a(1)}`;
+    case "BalanceBelowGate":
+      return `access to this model needs ${opg(args[2])} held; ${a(0)} holds ${opg(args[1])}`;
+    case "NotAllowlisted":
+      return `${a(0)} is not on this model family's allowlist; ask the model owner`;
+    case "InvalidGate":
+      return "a min-balance gate needs a positive minimum, other gates none";
+    case "BatchTooLarge":
+      return `${a(0)} accounts in one allowlist update, at most ${a(1)}: split it`;
+    // ------------------------------------------------------------------ operators and signatures
     case "UnknownOperator":
       return `${a(0)} is not a registered operator (or key); register and stake first`;
     case "SignerMismatch":
-      return `signature by ${a(1)} is not the registered key of operator ${a(0)}`;
+      return `the result's signature recovers ${a(1)}, which is not the current key of operator ${a(0)}: a field of the signed result was changed (output stripped or swapped, another URI, another request), or the key was rotated; submit the result exactly as signed by the current key`;
+    case "SignerProofInvalid":
+      return `the proof of possession for signing key ${a(0)} was signed by ${a(1)}: the key itself must sign SignerBinding(operator, signer) for this operator, chain and registry (set OPG_SIGNER_KEY to that key)`;
+    case "InvalidSignature":
+      return "the signature is malformed, malleable (high s) or does not recover: sign again";
     case "AlreadyRegistered":
-      return `operator ${a(0)} is already registered; use stake to add to it`;
+      return `operator ${a(0)} is already registered; use stake to add to it, or rotate its signing key`;
     case "SignerAlreadyUsed":
-      return `signing key ${a(0)} is already used by another operator`;
+      return `signing key ${a(0)} is, or was, registered to an operator: keys are never reused; use a fresh key`;
     case "StakeBelowMinimum":
       return `stake of ${a(0)} is ${opg(args[1])}, below the minimum ${opg(args[2])}; stake more`;
     case "InsufficientStake":
       return `stake ${opg(args[0])} is less than the ${opg(args[1])} requested`;
     case "StillUnbonding":
-      return `still unbonding until ${new Date(Number(args[0]) * 1000).toISOString()}; withdraw after that`;
+      return `still unbonding until ${date(args[0])}; withdraw after that`;
     case "NothingUnbonding":
       return "nothing is unbonding; unbond first";
-    case "BalanceBelowGate":
-      return `access to this model needs ${opg(args[2])} OPG held; ${a(0)} holds ${opg(args[1])}`;
-    case "ProtocolFeeTooHigh":
-      return `protocol fee ${a(0)} bps is above the maximum ${a(1)} bps; lower --protocol-fee-bps`;
-    case "RewardTooHigh":
-      return `reporter reward ${a(0)} bps is above 10000 bps; lower --reporter-reward-bps`;
     case "InvalidMinStake":
       return "the minimum stake must be greater than zero and fit in 96 bits; fix --min-stake";
     case "UnbondingDelayTooLong":
       return `unbonding delay ${a(0)} s is above the maximum ${a(1)} s; lower --unbonding-delay`;
-    case "NotAllowlisted":
-      return `${a(0)} is not on this model family's allowlist; ask the model owner`;
+    case "NotSettlement":
+      return `${a(0)} is not the settlement contract: only the settlement can slash`;
+    case "SettlementAlreadyBound":
+      return "the operator registry is already bound to a settlement";
+    // ------------------------------------------------------------------ equivocation (SignatureMode)
+    case "RewardTooHigh":
+      return `reporter reward ${a(0)} bps is above ${ProtocolLimits.BPS} bps; lower --reporter-reward-bps`;
+    case "NotEquivocation":
+      return "the two results have the same output: that is not equivocation";
+    case "UnknownRequest":
+      return `no request ${a(0)} with hash ${a(1)} was ever opened: evidence must concern a real request, posted exactly as opened`;
+    case "EvidenceExpired":
+      return `evidence about request ${a(0)} was due by ${date(args[1])} (its deadline plus the evidence window)`;
+    case "InvalidEvidence":
+      return `a claim was signed by ${a(0)}, which is not a key of the accused operator`;
+    case "KeyRetiredBeforeRequest":
+      return `key ${a(0)} was retired before the request was opened (at request ${a(1)}): it could not sign for it`;
+    case "EvidenceAlreadyUsed":
+      return `operator ${a(1)} was already slashed for request ${a(0)}`;
+    case "NothingToSlash":
+      return `nothing to slash from ${a(0)} (no penalty set, or no stake left); the evidence stays usable`;
+    // ------------------------------------------------------------------ zk (ZkMode)
+    case "InvalidProof":
+      return "the verifier rejected the zk proof: it must be made for this request, this chain, this ZkMode and the account that submits it";
+    case "PublicSignalOutOfField":
+      return `public signal ${a(0)} (${a(1)}) is not a BN254 field element`;
+    case "VerifierCodeChanged":
+      return `the verifier ${a(0)} now has code hash ${a(2)}, not the ${a(1)} the model version pinned: no proof settles until it is restored; refund the request`;
+    // ------------------------------------------------------------------ shared, token, governance
+    case "InvalidAmount":
+      return "the amount must be greater than zero (and fit the contract's field)";
+    case "ZeroAddress":
+      return "an address argument is the zero address; give a real address";
+    case "RenounceDisabled":
+      return "governance cannot be renounced, only transferred (in two steps)";
+    case "OwnableInvalidOwner":
+      return `${a(0)} cannot be the governance account: give a real address`;
+    case "OwnableUnauthorizedAccount":
+      return `${a(0)} is not the governance account of this contract; use the governance key`;
+    case "ERC20InsufficientAllowance":
+      return `insufficient OPG allowance for ${a(0)}: ${opg(args[1])} approved, ${opg(args[2])} needed; approve the settlement contract or use --pay permit`;
+    case "ERC20InsufficientBalance":
+      return `insufficient OPG token balance in ${a(0)}: ${opg(args[1])} held, ${opg(args[2])} needed; get OPG into this account first`;
+    case "ERC20InvalidSender":
+    case "ERC20InvalidReceiver":
+    case "ERC20InvalidApprover":
+    case "ERC20InvalidSpender":
+      return `the OPG token refused the zero address ${a(0)} (${name.slice(12).toLowerCase()}): give a real address`;
+    case "InvalidAccountNonce":
+      return `the permit's nonce is stale for ${a(0)} (current nonce ${a(1)}): sign a new permit`;
+    case "SafeERC20FailedOperation":
+      return `the token ${a(0)} refused a transfer: check the token address and balances`;
+    case "SafeCastOverflowedUintDowncast":
+      return `a value does not fit in ${a(0)} bits (${a(1)}): use a smaller amount`;
+    case "ECDSAInvalidSignature":
+    case "ECDSAInvalidSignatureLength":
+    case "ECDSAInvalidSignatureS":
+      return "the signature is malformed or malleable: sign again";
+    case "InvalidShortString":
+    case "StringTooLong":
+      return `a contract name or version string is too long (${name}): this is a deployment error`;
+    case "ERC2612ExpiredSignature":
+      return `the permit expired at ${a(0)}; sign a new one`;
+    case "ERC2612InvalidSigner":
+      return `the permit was signed by ${a(0)}, not the owner ${a(1)}`;
     default:
       return `the contract rejected the call: ${formatProtocolError({ name, args })}`;
   }

@@ -1,14 +1,14 @@
 import type { ZkProofArgs } from "../protocol/zk.js";
 import type { Groth16Proof, SolidityCalldata } from "./prover.js";
 
-/** `IInferenceSettlement.ZkProof` in the mutable shape typechain/ethers and viem take. */
+/** `IZkMode.ZkProof` in the mutable shape typechain/ethers and viem take. */
 export interface SettlementZkProof {
   a: [bigint, bigint];
   b: [[bigint, bigint], [bigint, bigint]];
   c: [bigint, bigint];
 }
 
-/** The `fulfillZk(request, requestId, output, proof)` arguments carried by a proof's Solidity calldata. */
+/** The `ZkMode.fulfillZk(request, requestId, output, proof)` arguments carried by a proof's Solidity calldata. */
 export function settlementProof(calldata: SolidityCalldata): { output: bigint; proof: SettlementZkProof } {
   const [[b00, b01], [b10, b11]] = calldata.pB;
   return {

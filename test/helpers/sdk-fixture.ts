@@ -1,7 +1,7 @@
 /**
  * Shared by the SDK and CLI tests (no tests here): a Hardhat JSON-RPC server on 127.0.0.1 (random port), the
- * protocol deployed over HTTP through the Ignition module, the Iris model registered and an operator staked, all
- * with the SDK. Ignition's journal is written under a unique deployment id, its `deployed_addresses.json` copied
+ * protocol deployed over HTTP through the Ignition module (the core and its two mode contracts), the Iris model
+ * registered and an operator staked (its signing key proving possession), all with the SDK. Ignition's journal is written under a unique deployment id, its `deployed_addresses.json` copied
  * to a temporary directory, and the journal removed at once, so nothing is left in the repository.
  */
 import { cp, mkdtemp, rm } from "node:fs/promises";
@@ -83,7 +83,7 @@ export async function startTestChain(): Promise<TestChain> {
     const iris = await irisRegistration({ fee: MODEL_FEE, royaltyBps: 1_000 });
     const { modelId } = await clientFor(1).registerModel(iris.spec);
     await clientFor(2).registerOperator(
-      privateKeyToAccount(OPERATOR_SIGNING_KEY).address,
+      privateKeyToAccount(OPERATOR_SIGNING_KEY),
       privateKeyToAccount(accountKey(3)).address,
       1_000n * OPG,
     );

@@ -1,0 +1,92 @@
+/**
+ * The verification modes, one module per mode bit (`src/modes/<mode>/{compute,calldata,audit}.ts`), as the
+ * contracts are one contract per mode bit. The operator node and the auditor look a request's mode up here and
+ * delegate to its module; the contract each mode settles on is discovered from the core (`modeContract(mode)`), so
+ * a deployment is configured by the core's address alone.
+ */
+import type { Address, PublicClient } from "viem";
+import { inferenceSettlementAbi } from "../abi/index.js";
+import { signatureModeModule } from "./signature/index.js";
+import type { ModeModule } from "./types.js";
+import { zkModeModule } from "./zk/index.js";
+
+export * from "./types.js";
+export { fulfilmentGas } from "./gas.js";
+export { signatureModeModule, zkModeModule };
+
+/** Every mode this software serves and audits, keyed by its bit. */
+export const MODE_MODULES: ReadonlyMap<number, ModeModule> = new Map(
+  [signatureModeModule, zkModeModule].map((m) => [m.mode, m]),
+);
+
+/** The module of mode bit `mode`; `undefined` for a bit this software does not know. */
+export function modeModule(mode: number): ModeModule | undefined {
+  return MODE_MODULES.get(mode);
+}
+
+/** The modules of the bits set in `modes` (a `ModeSet`) that this software knows. */
+export function modeModulesIn(modes: number): ModeModule[] {
+  return [...MODE_MODULES.values()].filter((m) => (modes & m.mode) !== 0);
+}
+
+/** The module of the mode called `name` (`signature`, `zk`). */
+export function modeModuleNamed(name: string): ModeModule | undefined {
+  return [...MODE_MODULES.values()].find((m) => m.name === name);
+}
+
+const ZERO: Address = "0x0000000000000000000000000000000000000000";
+
+/** The live contract the core has bound to `mode`; `undefined` when none (never bound, or retired). */
+export async function liveModeContract(
+  client: PublicClient,
+  settlement: Address,
+  mode: number,
+): Promise<Address | undefined> {
+  const address = await client.readContract({
+    address: settlement,
+    abi: inferenceSettlementAbi,
+    functionName: "modeContract",
+    args: [mode],
+  });
+  return address === ZERO ? undefined : address;
+}
+
+/**
+ * The live contract of every known mode, keyed by mode bit; modes without one (not bound, or retired) are left out.
+ */
+export async function liveModeContracts(
+  client: PublicClient,
+  settlement: Address,
+): Promise<Map<number, Address>> {
+  const found = await Promise.all(
+    [...MODE_MODULES.keys()].map(
+      async (mode) => [mode, await liveModeContract(client, settlement, mode)] as const,
+    ),
+  );
+  const live = new Map<number, Address>();
+  for (const [mode, address] of found) if (address !== undefined) live.set(mode, address);
+  return live;
+}
+
+/**
+ * The contract that is, or was, bound to `mode`: the live one, or for a retired mode the one its `ModeBound` event
+ * named (a bit is bound once, so requests of that bit were only ever settled by it). `undefined` if never bound.
+ */
+export async function boundModeContract(
+  client: PublicClient,
+  settlement: Address,
+  mode: number,
+  fromBlock = 0n,
+): Promise<Address | undefined> {
+  const live = await liveModeContract(client, settlement, mode);
+  if (live !== undefined) return live;
+  const [bound] = await client.getContractEvents({
+    address: settlement,
+    abi: inferenceSettlementAbi,
+    eventName: "ModeBound",
+    args: { mode },
+    fromBlock,
+    strict: true,
+  });
+  return bound?.args.modeContract;
+}
