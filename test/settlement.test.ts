@@ -435,15 +435,23 @@ describe("InferenceSettlement (core) and SignatureMode", () => {
       const p = await loadFixture(protocolFixture);
       const now = BigInt(await time.latest());
       const ttl = await p.settlement.MAX_REQUEST_TTL();
-      for (const deadline of [now - 1n, now + 1n /* = the next block's timestamp */, now + 2n + ttl]) {
-        await expect(
-          p.settlement.connect(p.requester).openRequest(await requestParams(p, { deadline })),
-        ).to.be.revertedWithCustomError(p.settlement, "InvalidDeadline");
+      // Each attempt is mined at a timestamp set in advance, so the boundaries are exact whatever the wall clock does.
+      let at = now;
+      for (const offset of [-1n, 0n /* the block's own timestamp */, ttl + 1n]) {
+        at += 5n;
+        const params = await requestParams(p, { deadline: at + offset });
+        await time.setNextBlockTimestamp(at);
+        await expect(p.settlement.connect(p.requester).openRequest(params))
+          .to.be.revertedWithCustomError(p.settlement, "InvalidDeadline")
+          .withArgs(at + offset, at + ttl);
       }
-      await time.setNextBlockTimestamp(now + 10n);
-      await expect(
-        p.settlement.connect(p.requester).openRequest(await requestParams(p, { deadline: now + 10n + ttl })),
-      ).to.emit(p.settlement, "RequestOpened");
+      at += 5n;
+      const params = await requestParams(p, { deadline: at + ttl });
+      await time.setNextBlockTimestamp(at);
+      await expect(p.settlement.connect(p.requester).openRequest(params)).to.emit(
+        p.settlement,
+        "RequestOpened",
+      );
     });
 
     it("rejects a mode that is not one bit, and a bit no live mode contract is bound to", async () => {
