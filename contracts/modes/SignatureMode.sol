@@ -131,15 +131,7 @@ contract SignatureMode is ISignatureMode, EIP712, Ownable2Step {
         ResultClaim calldata claim,
         address operator
     ) external view returns (bytes32) {
-        return
-            _resultDigest(
-                requestId,
-                requestHash,
-                claim.outputHash,
-                claim.outputBytesHash,
-                claim.outputUriHash,
-                operator
-            );
+        return _claimDigest(requestId, requestHash, claim, operator);
     }
 
     /// @inheritdoc ISignatureMode
@@ -156,17 +148,7 @@ contract SignatureMode is ISignatureMode, EIP712, Ownable2Step {
         ResultClaim calldata claim,
         bytes calldata signature
     ) private view {
-        address signer = _recover(
-            _resultDigest(
-                requestId,
-                requestHash,
-                claim.outputHash,
-                claim.outputBytesHash,
-                claim.outputUriHash,
-                operator
-            ),
-            signature
-        );
+        address signer = _recover(_claimDigest(requestId, requestHash, claim, operator), signature);
         IOperatorRegistry.SignerRecord memory record = operators.signerRecord(signer);
         if (record.operator != operator) revert InvalidEvidence(signer);
         if (record.retiredAt != 0 && requestId >= record.retiredAtRequest) {
@@ -195,6 +177,23 @@ contract SignatureMode is ISignatureMode, EIP712, Ownable2Step {
                 revert(ptr, returndatasize())
             }
         }
+    }
+
+    function _claimDigest(
+        uint256 requestId,
+        bytes32 requestHash,
+        ResultClaim calldata claim,
+        address operator
+    ) private view returns (bytes32) {
+        return
+            _resultDigest(
+                requestId,
+                requestHash,
+                claim.outputHash,
+                claim.outputBytesHash,
+                claim.outputUriHash,
+                operator
+            );
     }
 
     function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
