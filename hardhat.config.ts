@@ -10,21 +10,42 @@ import { configVariable, defineConfig } from "hardhat/config";
 const SOLC_VERSION = "0.8.37";
 const soljson = createRequire(import.meta.url).resolve("solc/soljson.js");
 
+const SETTINGS = {
+  // Cancun: transient storage (EIP-1153) and MCOPY, live on Ethereum and the major L2s.
+  // Nothing here needs Prague or later, so Cancun is the widest target that has both.
+  evmVersion: "cancun",
+  viaIR: true,
+  optimizer: { enabled: true, runs: 10_000 },
+};
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
-    version: SOLC_VERSION,
-    path: soljson,
-    settings: {
-      // Cancun: transient storage (EIP-1153) and MCOPY, live on Ethereum and the major L2s.
-      // Nothing here needs Prague or later, so Cancun is the widest target that has both.
-      evmVersion: "cancun",
-      viaIR: true,
-      optimizer: { enabled: true, runs: 10_000 },
+    compilers: [{ version: SOLC_VERSION, path: soljson, settings: SETTINGS }],
+    overrides: {
+      // A zk verifier must pass the registry's pure-bytecode scan: without the IPFS hash in its metadata tail, no
+      // random hash byte can look like a JUMPDEST followed by code (docs/zk.md, "Compiling a verifier").
+      "contracts/verifiers/IrisMlpVerifier.sol": {
+        version: SOLC_VERSION,
+        path: soljson,
+        settings: { ...SETTINGS, metadata: { bytecodeHash: "none" } },
+      },
     },
   },
   paths: { ignition: "deploy" },
-  test: { mocha: { reporter: "./test/helpers/summary-reporter.cjs", timeout: 60_000 } },
+  test: {
+    mocha: { reporter: "./test/helpers/summary-reporter.cjs", timeout: 60_000 },
+    // Solidity tests (test/solidity): fuzz tests and invariant campaigns run by Hardhat's own runner (EDR).
+    // `default` is what `npm test` runs: every invariant makes runs × depth = 15,000 handler calls, and any
+    // handler call whose outcome differs from the predicted one fails the run (failOnRevert). `deep` is a soak:
+    // `npx hardhat test solidity --test-profile deep` (about 8 minutes on 2 cores).
+    solidity: {
+      profiles: {
+        default: { fuzz: { runs: 256 }, invariant: { runs: 50, depth: 300, failOnRevert: true } },
+        deep: { fuzz: { runs: 10_000 }, invariant: { runs: 100, depth: 1_000, failOnRevert: true } },
+      },
+    },
+  },
   typechain: { outDir: "typechain-types" },
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
