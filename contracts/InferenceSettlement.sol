@@ -13,6 +13,7 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorRegistry} from "./interfaces/IOperatorRegistry.sol";
 import {IVerificationMode} from "./interfaces/IVerificationMode.sol";
 import {ProtocolLimits} from "./libraries/ProtocolLimits.sol";
+import {RequestHashing} from "./libraries/RequestHashing.sol";
 import {Mode, ModeSet} from "./types/Mode.sol";
 import {ModelId} from "./types/ModelId.sol";
 
@@ -455,7 +456,7 @@ contract InferenceSettlement is IInferenceSettlement, Ownable2Step {
     /// @dev The stored slot, after checking the request is pending and the calldata is what was committed.
     function _checkPending(Request calldata request, uint256 requestId) private view returns (bytes32 stored) {
         stored = _requests[requestId];
-        if (stored != _withStatus(_hashCalldataRequest(request), RequestStatus.Pending)) {
+        if (stored != _withStatus(RequestHashing.hashCalldata(request), RequestStatus.Pending)) {
             RequestStatus status = _statusOf(stored);
             if (status != RequestStatus.Pending) revert RequestNotPending(requestId, status);
             revert RequestMismatch(requestId);
@@ -542,16 +543,6 @@ contract InferenceSettlement is IInferenceSettlement, Ownable2Step {
             return address(declared) == address(this);
         } catch {
             return false;
-        }
-    }
-
-    /// @dev `keccak256(abi.encode(request))` without re-encoding: a `Request` is static, so its calldata is already its
-    /// ABI encoding (12 words). Non-canonical calldata simply fails to match the commitment.
-    function _hashCalldataRequest(Request calldata request) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, request, 0x180)
-            hash := keccak256(ptr, 0x180)
         }
     }
 

@@ -10,6 +10,7 @@ import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 import {ISignatureMode} from "../interfaces/ISignatureMode.sol";
 import {IVerificationMode} from "../interfaces/IVerificationMode.sol";
 import {ProtocolLimits} from "../libraries/ProtocolLimits.sol";
+import {RequestHashing} from "../libraries/RequestHashing.sol";
 import {VerificationModes} from "../libraries/VerificationModes.sol";
 import {Mode} from "../types/Mode.sol";
 
@@ -74,7 +75,7 @@ contract SignatureMode is ISignatureMode, EIP712, Ownable2Step {
     ) external {
         bytes32 digest = _resultDigest(
             requestId,
-            _hashCalldataRequest(request),
+            RequestHashing.hashCalldata(request),
             result.outputHash,
             result.output.length == 0 ? EMPTY_HASH : keccak256(result.output),
             bytes(result.outputUri).length == 0 ? EMPTY_HASH : keccak256(bytes(result.outputUri)),
@@ -97,7 +98,7 @@ contract SignatureMode is ISignatureMode, EIP712, Ownable2Step {
         bytes calldata signatureB
     ) external returns (uint256 slashed) {
         if (a.outputHash == b.outputHash) revert NotEquivocation();
-        bytes32 requestHash = _hashCalldataRequest(request);
+        bytes32 requestHash = RequestHashing.hashCalldata(request);
         if (!settlement.isCommitted(requestId, requestHash)) revert UnknownRequest(requestId, requestHash);
         uint256 closedAt = uint256(request.deadline) + ProtocolLimits.EVIDENCE_WINDOW;
         if (block.timestamp > closedAt) revert EvidenceExpired(requestId, closedAt);
@@ -224,15 +225,6 @@ contract SignatureMode is ISignatureMode, EIP712, Ownable2Step {
                     )
                 )
             );
-    }
-
-    /// @dev `keccak256(abi.encode(request))` straight from calldata (a `Request` is 12 static words).
-    function _hashCalldataRequest(IInferenceSettlement.Request calldata request) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, request, 0x180)
-            hash := keccak256(ptr, 0x180)
-        }
     }
 
     function _setSlashParams(uint96 penalty, uint16 rewardBps) private {
