@@ -159,8 +159,10 @@ describe("InferenceSettlement (core) and SignatureMode", () => {
       await expect(ethers.deployContract("SignatureMode", [settlement, p.governance.address, 0n, 10_001]))
         .to.be.revertedWithCustomError(p.signatureMode, "RewardTooHigh")
         .withArgs(10_001);
-      // ZkMode reads the registry from the core it is given: a zero core cannot answer.
-      await expect(ethers.deployContract("ZkMode", [ZERO_ADDRESS])).to.be.revert(ethers);
+      await expect(ethers.deployContract("ZkMode", [ZERO_ADDRESS])).to.be.revertedWithCustomError(
+        p.zkMode,
+        "ZeroAddress",
+      );
     });
 
     it("exposes the EIP-712 domain and result digest the TypeScript definitions use", async () => {

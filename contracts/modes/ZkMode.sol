@@ -22,6 +22,7 @@ contract ZkMode is IZkMode {
 
     /// @param settlement_ The settlement core (governance binds this contract to the zk bit there).
     constructor(IInferenceSettlement settlement_) {
+        if (address(settlement_) == address(0)) revert ZeroAddress();
         settlement = settlement_;
         models = settlement_.models();
     }
