@@ -8,7 +8,7 @@ type Mode is uint8;
 /// @notice A set of verification modes (a bit mask), e.g. the modes a model version allows.
 type ModeSet is uint8;
 
-using {eqMode as ==, neMode as !=, isSingle, bitIndex} for Mode global;
+using {eqMode as ==, neMode as !=, isSingle} for Mode global;
 using {contains, isEmpty, with, without} for ModeSet global;
 
 /// @notice Whether two modes are the same bit.
@@ -25,15 +25,6 @@ function neMode(Mode a, Mode b) pure returns (bool) {
 function isSingle(Mode mode) pure returns (bool) {
     uint8 value = Mode.unwrap(mode);
     return value != 0 && value & (value - 1) == 0;
-}
-
-/// @notice The position (0..7) of a single-bit mode.
-function bitIndex(Mode mode) pure returns (uint8 index) {
-    uint8 value = Mode.unwrap(mode);
-    while (value > 1) {
-        value >>= 1;
-        ++index;
-    }
 }
 
 /// @notice Whether `set` includes `mode`.

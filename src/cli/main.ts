@@ -5,7 +5,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { sha256Hex } from "../model/hash.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
 import { PROTOCOL_DEFAULTS } from "../protocol/defaults.js";
-import { modeName, VerificationMode } from "../protocol/modes.js";
+import { MODE_NAMES, modeByName, modeName, VerificationMode } from "../protocol/modes.js";
 import { ProtocolLimits } from "../protocol/limits.js";
 import { fieldToBytes32 } from "../protocol/zk.js";
 import { parseAddress } from "../sdk/addresses.js";
@@ -53,9 +53,14 @@ function parseBytes32(value: string, what: string): Hex {
 }
 
 function parseMode(value: string): VerificationMode {
-  if (value === "signature") return VerificationMode.Signature;
-  if (value === "zk") return VerificationMode.Zk;
-  throw new OpgError("BadInput", `--mode must be signature or zk, got "${value}"`);
+  const mode = modeByName(value);
+  if (mode === undefined) {
+    throw new OpgError(
+      "BadInput",
+      `--mode must be one of ${Object.values(MODE_NAMES).join(", ")}, got "${value}"`,
+    );
+  }
+  return mode;
 }
 
 const fileExists = (path: string) =>
@@ -356,7 +361,9 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
       "3600",
     )
     .addOption(
-      new Option("--mode <mode>", "verification mode").choices(["signature", "zk"]).default("signature"),
+      new Option("--mode <mode>", "verification mode")
+        .choices(Object.values(MODE_NAMES))
+        .default(MODE_NAMES[VerificationMode.Signature]),
     )
     .option("--model-file <path>", "zk mode: the model file, for the input commitment")
     .action(

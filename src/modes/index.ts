@@ -29,11 +29,6 @@ export function modeModulesIn(modes: number): ModeModule[] {
   return [...MODE_MODULES.values()].filter((m) => (modes & m.mode) !== 0);
 }
 
-/** The module of the mode called `name` (`signature`, `zk`). */
-export function modeModuleNamed(name: string): ModeModule | undefined {
-  return [...MODE_MODULES.values()].find((m) => m.name === name);
-}
-
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
 
 /** The live contract the core has bound to `mode`; `undefined` when none (never bound, or retired). */

@@ -8,16 +8,21 @@ export const VerificationMode = {
 
 export type VerificationMode = (typeof VerificationMode)[keyof typeof VerificationMode];
 
+/** Each mode's name in reports and on the command line (`--mode`), keyed by its bit. */
+export const MODE_NAMES: Readonly<Record<VerificationMode, string>> = {
+  [VerificationMode.Signature]: "signature",
+  [VerificationMode.Zk]: "zk",
+};
+
 /** Human name of a single mode, for reports. */
 export function modeName(mode: number): string {
-  switch (mode) {
-    case VerificationMode.Signature:
-      return "signature";
-    case VerificationMode.Zk:
-      return "zk";
-    default:
-      return `unknown(${mode})`;
-  }
+  return mode in MODE_NAMES ? MODE_NAMES[mode as VerificationMode] : `unknown(${mode})`;
+}
+
+/** The mode called `name`; `undefined` for a name no mode has. */
+export function modeByName(name: string): VerificationMode | undefined {
+  const found = Object.entries(MODE_NAMES).find(([, n]) => n === name);
+  return found === undefined ? undefined : (Number(found[0]) as VerificationMode);
 }
 
 /** Request status, as `IInferenceSettlement.RequestStatus`. */

@@ -23,12 +23,6 @@ contract ModeTest is BaseTest {
         assertEq(singles, 8, "single modes");
     }
 
-    /// @notice `bitIndex` inverts `1 << i`.
-    function testFuzz_bitIndexInvertsShift(uint8 index) public pure {
-        index = uint8(_bound(index, 0, 7));
-        assertEq(Mode.wrap(uint8(1) << index).bitIndex(), index, "bitIndex");
-    }
-
     /// @notice `==` and `!=` are the value comparisons.
     function testFuzz_equality(uint8 a, uint8 b) public pure {
         assertEq(Mode.wrap(a) == Mode.wrap(b), a == b, "==");

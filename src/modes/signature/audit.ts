@@ -1,6 +1,7 @@
 import {
   compactSignatureToSignature,
   formatUnits,
+  isAddressEqual,
   keccak256,
   recoverTypedDataAddress,
   type Address,
@@ -8,10 +9,11 @@ import {
 import { inferenceSettlementAbi, operatorRegistryAbi } from "../../abi/index.js";
 import { hashRequest } from "../../protocol/request.js";
 import { resultMessage, resultTypedData, signatureModeDomain } from "../../protocol/typed-data.js";
+import { settlingCall } from "../settling-call.js";
 import type { ModeAuditContext } from "../types.js";
 import { decodeFulfillSigned } from "./calldata.js";
 
-const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+const same = isAddressEqual;
 
 /**
  * The settling `fulfillSigned` call: the request it posted is the one opened, the result it posted is the one
@@ -19,18 +21,14 @@ const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
  * the event names; that key was the operator's registered key, and the operator was staked, at the settling block.
  */
 export async function auditSignedSettlement(context: ModeAuditContext): Promise<void> {
-  const { client, chainId, settlement, modeContract, requestId, request, result, transaction, check } =
-    context;
-  const direct = transaction.to !== null && same(transaction.to, modeContract);
-  const call = direct ? decodeFulfillSigned(transaction.input) : undefined;
-  if (call === undefined) {
-    check(
-      "signature found",
-      false,
-      `the settling transaction was sent to ${transaction.to ?? "no contract"}, not as fulfillSigned to SignatureMode ${modeContract} (e.g. relayed through another contract): its signature cannot be read from it`,
-    );
-    return;
-  }
+  const { client, chainId, settlement, modeContract, requestId, request, result, check } = context;
+  const call = settlingCall(context, decodeFulfillSigned, {
+    check: "signature found",
+    functionName: "fulfillSigned",
+    contractName: "SignatureMode",
+    evidence: "signature",
+  });
+  if (call === undefined) return;
   const requestHash = hashRequest(request);
   check(
     "settled request equals opened request",

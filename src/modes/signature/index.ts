@@ -1,5 +1,5 @@
 /** Signature mode: results signed (EIP-712) by the current key of a staked operator, settled by `SignatureMode`. */
-import { VerificationMode } from "../../protocol/modes.js";
+import { MODE_NAMES, VerificationMode } from "../../protocol/modes.js";
 import type { ModeModule } from "../types.js";
 import { auditSignedInput, auditSignedSettlement } from "./audit.js";
 import { signedFulfilment } from "./calldata.js";
@@ -11,7 +11,7 @@ export * from "./compute.js";
 
 export const signatureModeModule: ModeModule = {
   mode: VerificationMode.Signature,
-  name: "signature",
+  name: MODE_NAMES[VerificationMode.Signature],
   contractName: "SignatureMode",
   slow: false,
   prepare: () => undefined,

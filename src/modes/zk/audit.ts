@@ -1,10 +1,11 @@
-import { keccak256, type Address } from "viem";
+import { isAddressEqual, keccak256 } from "viem";
 import { hashRequest } from "../../protocol/request.js";
 import { zkBinding, zkOutputBytes } from "../../protocol/zk.js";
+import { settlingCall } from "../settling-call.js";
 import type { ModeAuditContext } from "../types.js";
 import { decodeFulfillZk } from "./calldata.js";
 
-const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+const same = isAddressEqual;
 
 /**
  * The settling `fulfillZk` call: the request it posted is the one opened, the settled output hash is that of the
@@ -15,16 +16,13 @@ const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
 export async function auditZkSettlement(context: ModeAuditContext): Promise<void> {
   const { client, chainId, modeContract, requestId, request, result, transaction, model, tools, check } =
     context;
-  const direct = transaction.to !== null && same(transaction.to, modeContract);
-  const call = direct ? decodeFulfillZk(transaction.input) : undefined;
-  if (call === undefined) {
-    check(
-      "proof found",
-      false,
-      `the settling transaction was sent to ${transaction.to ?? "no contract"}, not as fulfillZk to ZkMode ${modeContract} (e.g. relayed through another contract): its proof cannot be read from it`,
-    );
-    return;
-  }
+  const call = settlingCall(context, decodeFulfillZk, {
+    check: "proof found",
+    functionName: "fulfillZk",
+    contractName: "ZkMode",
+    evidence: "proof",
+  });
+  if (call === undefined) return;
   check(
     "settled request equals opened request",
     call.requestId === requestId && hashRequest(call.request) === hashRequest(request),

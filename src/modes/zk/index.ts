@@ -1,5 +1,5 @@
 /** Zk mode: results proven by a Groth16 proof of the committed model's circuit, settled by `ZkMode`. */
-import { VerificationMode } from "../../protocol/modes.js";
+import { MODE_NAMES, VerificationMode } from "../../protocol/modes.js";
 import type { ModeModule } from "../types.js";
 import { auditZkInput, auditZkSettlement } from "./audit.js";
 import { zkFulfilment } from "./calldata.js";
@@ -11,7 +11,7 @@ export * from "./compute.js";
 
 export const zkModeModule: ModeModule = {
   mode: VerificationMode.Zk,
-  name: "zk",
+  name: MODE_NAMES[VerificationMode.Zk],
   contractName: "ZkMode",
   slow: true,
   prepare: prepareZk,
