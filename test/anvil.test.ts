@@ -83,8 +83,8 @@ describe("anvil: deploy, register, request, serve, audit through the CLI", funct
       walletClient: createWalletClient({ chain, transport, account: privateKeyToAccount(accountKey(0)) }),
       addresses,
     });
-    await governance.transferToken(address(2), 1_000n * 10n ** 18n);
-    await governance.transferToken(address(4), 100n * 10n ** 18n);
+    await governance.transferToken({ to: address(2), amount: 1_000n * 10n ** 18n });
+    await governance.transferToken({ to: address(4), amount: 100n * 10n ** 18n });
   });
 
   it("registers the Iris model with zk weights and an operator (its key's proof of possession; the SDK approves the stake)", async () => {

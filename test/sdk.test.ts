@@ -12,12 +12,8 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { readFile } from "node:fs/promises";
-import {
-  irisMlpVerifierAbi,
-  irisMlpVerifierCodeHash,
-  protocolBytecode,
-  protocolErrorsAbi,
-} from "../src/abi/index.js";
+import { irisMlpVerifierAbi, irisMlpVerifierCodeHash, protocolErrorsAbi } from "../src/abi/index.js";
+import { protocolBytecode } from "../src/abi/bytecode.js";
 import { IRIS_MODEL_PATH, irisRegistration } from "../src/devnet/iris.js";
 import { auditRequest } from "../src/audit/audit.js";
 import { fromDataUri, toDataUri } from "../src/model/encoding.js";
@@ -26,26 +22,28 @@ import { inferBytes } from "../src/model/infer.js";
 import { loadModel, type LoadedModel } from "../src/model/onnx-runtime.js";
 import {
   auditWithModel,
+  MODE_MODULES,
+  modeModule,
+  modeModulesIn,
+  signatureModeModule,
+  zkModeModule,
+} from "../src/audit/index.js";
+import { prepareInput } from "../src/zk/index.js";
+import {
   computeModelId,
   decodeProtocolError,
   explain,
   explainProtocolError,
   OpgError,
   parseAddresses,
-  prepareInput,
   ProtocolLimits,
   readAddresses,
   VerificationMode,
   compactSignature,
   decodeFulfillSigned,
   decodeFulfillZk,
-  MODE_MODULES,
-  modeModule,
-  modeModulesIn,
   SIGNED_FULFILMENT_GAS,
-  signatureModeModule,
-  signResult,
-  zkModeModule,
+  signResultWithKey as signResult,
   type KeySigner,
   type OpgClient,
   type OpenedRequestEvent,
@@ -55,18 +53,11 @@ import {
   MODEL_FEE,
   OPERATOR_SIGNING_KEY,
   OPG,
+  rejection,
+  serveSigned,
   startTestChain,
   type TestChain,
 } from "./helpers/sdk-fixture.js";
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("sdk", function () {
   this.timeout(120_000);
@@ -86,27 +77,17 @@ describe("sdk", function () {
     await chain.close();
   });
 
-  /** What an operator node does: run the model on the input from the data: URI, sign, fulfil. */
-  async function serve(requestId: bigint) {
-    const info = await operator.getRequest(requestId);
-    const output = toHex(await inferBytes(model, fromDataUri(info.inputUri)));
-    const result = { operator: operator.account()!.address, output };
-    const signature = await operator.signResult(
-      privateKeyToAccount(OPERATOR_SIGNING_KEY),
-      requestId,
-      info.request,
-      result,
-    );
-    return operator.fulfillSigned(info.request, requestId, result, signature);
-  }
+  const serve = (requestId: bigint) => serveSigned(chain, requestId);
 
   it("reads addresses from an Ignition deployment and rejects bad ones clearly", async () => {
     expect(await readAddresses(chain.deploymentDir)).to.deep.equal(chain.addresses);
     expect(parseAddresses({ ...chain.addresses })).to.deep.equal(chain.addresses);
     // The Ignition file names the mode contracts too; clients read them from the core, and they agree.
-    expect(chain.addresses.signatureMode).to.equal(await requester.modeContract(VerificationMode.Signature));
-    expect(chain.addresses.zkMode).to.equal(await requester.modeContract(VerificationMode.Zk));
-    expect(await requester.openModes()).to.deep.equal([
+    expect(chain.addresses.signatureMode).to.equal(
+      await requester.getModeContract({ mode: VerificationMode.Signature }),
+    );
+    expect(chain.addresses.zkMode).to.equal(await requester.getModeContract({ mode: VerificationMode.Zk }));
+    expect(await requester.getOpenModes()).to.deep.equal([
       { mode: 1, name: "signature", contract: chain.addresses.signatureMode },
       { mode: 2, name: "zk", contract: chain.addresses.zkMode },
     ]);
@@ -118,7 +99,7 @@ describe("sdk", function () {
 
   it("registers, shows, lists and revokes models", async () => {
     const owner = chain.clientFor(1);
-    const iris = await owner.getModel(chain.irisModelId);
+    const iris = await owner.getModel({ modelId: chain.irisModelId });
     expect(iris.status).to.equal("Active");
     expect(iris.fee).to.equal(MODEL_FEE);
     const second = await owner.registerModel({
@@ -132,8 +113,8 @@ describe("sdk", function () {
     expect(second.gasUsed > 0n).to.equal(true);
     const listed = await owner.listModels();
     expect(listed.map((m) => m.modelId)).to.include.members([chain.irisModelId, second.modelId]);
-    await owner.revokeModel(second.modelId);
-    expect((await owner.getModel(second.modelId)).status).to.equal("Revoked");
+    await owner.revokeModel({ modelId: second.modelId });
+    expect((await owner.getModel({ modelId: second.modelId })).status).to.equal("Revoked");
     const error = await rejection(
       requester.openRequest({ modelId: second.modelId, inputHash: keccak256("0x01"), maxFee: OPG }),
     );
@@ -141,28 +122,31 @@ describe("sdk", function () {
   });
 
   it("deposits with a permit, opens prepaid and permit requests, fulfils, audits, refunds and withdraws", async () => {
-    await requester.deposit(10n * OPG);
-    expect(await requester.balance()).to.equal(10n * OPG);
+    await requester.deposit({ amount: 10n * OPG });
+    expect(await requester.getBalance()).to.equal(10n * OPG);
 
     const seen: OpenedRequestEvent[] = [];
-    const unwatch = requester.watchRequests((r) => void seen.push(r), {
+    const unwatch = requester.watchRequests({
+      onRequest: (r) => void seen.push(r),
       modelIds: [chain.irisModelId],
       pollingInterval: 100,
     });
 
     const input = await prepareInput([5.1, 3.5, 1.4, 0.2]);
-    const prepaid = await requester.openRequest({ modelId: chain.irisModelId, ...input }, { pay: "prepaid" });
+    const prepaid = await requester.openRequest({ modelId: chain.irisModelId, ...input, pay: "prepaid" });
     expect(prepaid.request.fee).to.equal(MODEL_FEE);
-    expect(await requester.balance()).to.equal(8n * OPG);
-    const permitted = await requester.openRequest(
-      { modelId: chain.irisModelId, ...(await prepareInput([6.6, 3, 4.4, 1.4])), ttl: 600n },
-      { pay: "permit" },
-    );
-    expect((await requester.getRequest(permitted.requestId)).status).to.equal("Pending");
+    expect(await requester.getBalance()).to.equal(8n * OPG);
+    const permitted = await requester.openRequest({
+      modelId: chain.irisModelId,
+      ...(await prepareInput([6.6, 3, 4.4, 1.4])),
+      ttl: 600n,
+      pay: "permit",
+    });
+    expect((await requester.getRequest({ requestId: permitted.requestId })).status).to.equal("Pending");
 
     const fulfilled = await serve(prepaid.requestId);
     expect(fulfilled.gasUsed > 0n).to.equal(true);
-    const info = await requester.getRequest(prepaid.requestId);
+    const info = await requester.getRequest({ requestId: prepaid.requestId });
     expect(info.status).to.equal("Fulfilled");
     expect(info.result?.signer).to.equal(privateKeyToAccount(OPERATOR_SIGNING_KEY).address);
 
@@ -175,17 +159,17 @@ describe("sdk", function () {
     expect(report.verdict, JSON.stringify(report.checks)).to.equal("verified");
     expect(report.checks.map((c) => c.name)).to.include("re-executed output matches the result");
 
-    const early = await rejection(requester.refund(permitted.requestId));
+    const early = await rejection(requester.refund({ requestId: permitted.requestId }));
     expect(decodeProtocolError(early)?.name).to.equal("RequestNotExpired");
     await chain.timeTravel(601);
-    const refunded = await chain.clientFor(5).refund(permitted.requestId);
+    const refunded = await chain.clientFor(5).refund({ requestId: permitted.requestId });
     expect(refunded.amount).to.equal(MODEL_FEE);
-    expect((await requester.getRequest(permitted.requestId)).status).to.equal("Refunded");
-    expect(await requester.balance()).to.equal(10n * OPG);
+    expect((await requester.getRequest({ requestId: permitted.requestId })).status).to.equal("Refunded");
+    expect(await requester.getBalance()).to.equal(10n * OPG);
 
     const withdrawn = await requester.withdraw();
     expect(withdrawn.amount).to.equal(10n * OPG);
-    expect(await requester.balance()).to.equal(0n);
+    expect(await requester.getBalance()).to.equal(0n);
 
     for (let i = 0; i < 50 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     unwatch();
@@ -194,24 +178,25 @@ describe("sdk", function () {
 
   it("decodes and explains errors: unknown model, insufficient balance and allowance, unreachable RPC", async () => {
     const unknown: Hex = `0x${"12".repeat(32)}`;
-    const e1 = await rejection(requester.getModel(unknown));
+    const e1 = await rejection(requester.getModel({ modelId: unknown }));
     expect(decodeProtocolError(e1)).to.deep.equal({ name: "UnknownModel", args: [unknown] });
     expect(explain(e1)).to.contain(`unknown model ${unknown}`);
 
     const poor = chain.clientFor(5);
     const input = await prepareInput([1, 2, 3, 4]);
-    const e2 = await rejection(
-      poor.openRequest({ modelId: chain.irisModelId, ...input }, { pay: "prepaid" }),
-    );
+    const e2 = await rejection(poor.openRequest({ modelId: chain.irisModelId, ...input, pay: "prepaid" }));
     expect(decodeProtocolError(e2)?.name).to.equal("InsufficientBalance");
     expect(explain(e2)).to.match(/deposit/);
     const e3 = await rejection(
-      requester.openRequest({ modelId: chain.irisModelId, ...input }, { pay: "transfer" }),
+      requester.openRequest({ modelId: chain.irisModelId, ...input, pay: "transfer" }),
     );
     expect(decodeProtocolError(e3)?.name).to.equal("ERC20InsufficientAllowance");
-    expect(explain(e3)).to.match(/approve .*--pay permit/);
+    expect(explain(e3)).to.match(
+      /approve it for the amount \(approve\) or pay with a permit \(pay: "permit"\)/,
+    );
+    expect(explain(e3)).to.not.match(/--/); // SDK words: no command-line flags
     const e4 = await rejection(
-      requester.openRequest({ modelId: chain.irisModelId, ...input, maxFee: 1n }, { pay: "prepaid" }),
+      requester.openRequest({ modelId: chain.irisModelId, ...input, maxFee: 1n, pay: "prepaid" }),
     );
     expect(decodeProtocolError(e4)?.name).to.equal("FeeAboveMax");
 
@@ -271,7 +256,7 @@ describe("sdk", function () {
 
     const registered = await owner.registerModel(spec);
     expect(registered.zkVerifierCodeHash).to.equal(irisMlpVerifierCodeHash);
-    const info = await owner.getModel(registered.modelId);
+    const info = await owner.getModel({ modelId: registered.modelId });
     expect(info).to.include({ zkVerifier: verifier, zkVerifierCodeHash: irisMlpVerifierCodeHash, modes: 3 });
     expect(registered.modelId).to.equal(
       computeModelId({ ...info, zkVerifierCodeHash: irisMlpVerifierCodeHash }),
@@ -286,62 +271,81 @@ describe("sdk", function () {
     const keyB = privateKeyToAccount(`0x${"b2".repeat(32)}`);
     const state = async () => ({
       nonce: await client.publicClient.getTransactionCount({ address }),
-      allowance: await client.allowance(address, chain.addresses.operators),
+      allowance: await client.getAllowance({ owner: address, spender: chain.addresses.operators }),
     });
     const before = await state();
 
     // A signer callback that signs with another key: refused before anything is sent.
     const impostor: KeySigner = { address: keyA.address, signTypedData: keyB.signTypedData };
-    const e1 = await rejection(client.registerOperator(impostor, address, 1_000n * OPG));
+    const e1 = await rejection(
+      client.registerOperator({ signer: impostor, payout: address, amount: 1_000n * OPG }),
+    );
     expect(e1).to.be.instanceOf(OpgError);
     expect((e1 as OpgError).code).to.equal("BadSignerProof");
     // A key registered to another operator (keys are never reused).
     const e2 = await rejection(
-      client.registerOperator(privateKeyToAccount(OPERATOR_SIGNING_KEY), address, 1_000n * OPG),
+      client.registerOperator({
+        signer: privateKeyToAccount(OPERATOR_SIGNING_KEY),
+        payout: address,
+        amount: 1_000n * OPG,
+      }),
     );
     expect(decodeProtocolError(e2)?.name).to.equal("SignerAlreadyUsed");
     expect(explain(e2)).to.match(/never reused; use a fresh key/);
     // Not enough OPG for the stake: no approve either.
-    const e3 = await rejection(client.registerOperator(keyA, address, 1_000n * OPG));
+    const e3 = await rejection(
+      client.registerOperator({ signer: keyA, payout: address, amount: 1_000n * OPG }),
+    );
     expect(explain(e3)).to.match(/holds 0 OPG, less than the stake of 1000 OPG/);
     // An account already registered.
-    const e4 = await rejection(operator.registerOperator(keyA, address, 0n));
+    const e4 = await rejection(operator.registerOperator({ signer: keyA, payout: address, amount: 0n }));
     expect(decodeProtocolError(e4)?.name).to.equal("AlreadyRegistered");
     expect(await state()).to.deep.equal(before);
 
-    await chain.clientFor(0).transferToken(address, 1_000n * OPG);
+    await chain.clientFor(0).transferToken({ to: address, amount: 1_000n * OPG });
     // A callback-style signer (here wrapping a local key): the SDK asks it for the proof.
     const callback: KeySigner = { address: keyA.address, signTypedData: (data) => keyA.signTypedData(data) };
-    await client.registerOperator(callback, address, 1_000n * OPG);
-    expect(await client.getOperator(address)).to.include({ signer: keyA.address, eligible: true });
+    await client.registerOperator({ signer: callback, payout: address, amount: 1_000n * OPG });
+    expect(await client.getOperator({ operator: address })).to.include({
+      signer: keyA.address,
+      eligible: true,
+    });
 
-    await client.rotateSigner(keyB);
-    expect((await client.getOperator(address)).signer).to.equal(keyB.address);
+    await client.rotateSigner({ signer: keyB });
+    expect((await client.getOperator({ operator: address })).signer).to.equal(keyB.address);
     const nonce = await client.publicClient.getTransactionCount({ address });
-    const e5 = await rejection(client.rotateSigner(keyA));
+    const e5 = await rejection(client.rotateSigner({ signer: keyA }));
     expect(decodeProtocolError(e5)?.name).to.equal("SignerAlreadyUsed");
-    const e6 = await rejection(client.rotateSigner(impostor));
+    const e6 = await rejection(client.rotateSigner({ signer: impostor }));
     expect((e6 as OpgError).code).to.equal("BadSignerProof");
     expect(await client.publicClient.getTransactionCount({ address })).to.equal(nonce);
   });
 
   it("signs every field of a result: a stripped output or another URI is rejected by name; a URI-only result settles and audits", async () => {
     const key = privateKeyToAccount(OPERATOR_SIGNING_KEY);
-    const opened = await requester.openRequest(
-      { modelId: chain.irisModelId, ...(await prepareInput([5.9, 3, 5.1, 1.8])) },
-      { pay: "permit" },
-    );
-    const info = await operator.getRequest(opened.requestId);
+    const opened = await requester.openRequest({
+      modelId: chain.irisModelId,
+      ...(await prepareInput([5.9, 3, 5.1, 1.8])),
+      pay: "permit",
+    });
+    const info = await operator.getRequest({ requestId: opened.requestId });
     const output = toHex(await inferBytes(model, fromDataUri(info.inputUri)));
     const operatorAddress = operator.account()!.address;
     const honest = { operator: operatorAddress, output };
-    const signature = await operator.signResult(key, opened.requestId, opened.request, honest);
+    const signature = await operator.signResult({
+      signer: key,
+      requestId: opened.requestId,
+      request: opened.request,
+      result: honest,
+    });
     for (const forged of [
       { ...honest, outputHash: keccak256(output), output: "0x" as Hex },
       { ...honest, outputUri: "https://relayer.example/out" },
     ]) {
       const error = await rejection(
-        chain.clientFor(5).fulfillSigned(opened.request, opened.requestId, forged, signature),
+        chain
+          .clientFor(5)
+          .fulfillSigned({ request: opened.request, requestId: opened.requestId, result: forged, signature }),
       );
       expect(decodeProtocolError(error)?.name).to.equal("SignerMismatch");
       expect(explain(error)).to.match(/a field of the signed result was changed/);
@@ -353,9 +357,19 @@ describe("sdk", function () {
       output: "0x" as Hex,
       outputUri: toDataUri(hexToBytes(output)),
     };
-    const uriSignature = await operator.signResult(key, opened.requestId, opened.request, byUri);
-    await chain.clientFor(5).fulfillSigned(opened.request, opened.requestId, byUri, uriSignature);
-    const settled = await requester.getRequest(opened.requestId);
+    const uriSignature = await operator.signResult({
+      signer: key,
+      requestId: opened.requestId,
+      request: opened.request,
+      result: byUri,
+    });
+    await chain.clientFor(5).fulfillSigned({
+      request: opened.request,
+      requestId: opened.requestId,
+      result: byUri,
+      signature: uriSignature,
+    });
+    const settled = await requester.getRequest({ requestId: opened.requestId });
     expect(settled.result).to.include({ output: "0x", outputUri: byUri.outputUri, signer: key.address });
     const report = await auditWithModel({
       publicClient: requester.publicClient,
@@ -406,7 +420,7 @@ describe("sdk", function () {
       [{ ...base, mode: 3 as VerificationMode }, /unknown verification mode 3/],
     ];
     for (const [params, message] of cases) {
-      const error = await rejection(requester.openRequest(params, { pay: "permit" }));
+      const error = await rejection(requester.openRequest({ ...params, pay: "permit" }));
       expect(error, String(message)).to.be.instanceOf(OpgError);
       expect(explain(error)).to.match(message);
     }
@@ -439,7 +453,7 @@ describe("sdk", function () {
   });
 
   it("has the operator's registration and stake", async () => {
-    const info = await operator.getOperator(operator.account()!.address);
+    const info = await operator.getOperator({ operator: operator.account()!.address });
     expect(info.stake).to.equal(1_000n * OPG);
     expect(info.eligible).to.equal(true);
     expect(info.payout).to.equal(privateKeyToAccount(accountKey(3)).address);

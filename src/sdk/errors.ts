@@ -29,7 +29,10 @@ export type OpgErrorCode =
   | "DeployFailed"
   | "OutputExists"
   | "ModeNotOpen"
-  | "BadSignerProof";
+  | "BadSignerProof"
+  | "Reverted"
+  | "ResultTimeout"
+  | "RequestExpired";
 
 /** An error raised by the SDK itself (not by a contract), with a message that says what to fix. */
 export class OpgError extends Error {
@@ -120,17 +123,17 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
   switch (name) {
     // ------------------------------------------------------------------ ledger and requests (the core)
     case "InsufficientBalance":
-      return `insufficient prepaid balance: ${opg(args[0])} available, ${opg(args[1])} needed; deposit OPG first (deposit <amount>) or pay by transfer or permit (--pay transfer|permit)`;
+      return `insufficient prepaid balance: ${opg(args[0])} available, ${opg(args[1])} needed; deposit OPG first (deposit) or pay by transfer or permit (openRequest's pay: "transfer" | "permit")`;
     case "InsufficientModeAllowance":
       return `the mode may pull only ${opg(args[0])} of this balance, ${opg(args[1])} needed; raise the allowance with approveMode`;
     case "FeeAboveMax":
-      return `the model's fee ${opg(args[0])} is above your maximum ${opg(args[1])}; raise --max-fee`;
+      return `the model's fee ${opg(args[0])} is above your maximum ${opg(args[1])}; raise the request's maxFee`;
     case "InvalidDeadline":
-      return `invalid deadline ${a(0)}: it must be in the future and no later than ${a(1)} (${ProtocolLimits.MAX_REQUEST_TTL} s ahead); adjust --ttl`;
+      return `invalid deadline ${a(0)}: it must be in the future and no later than ${a(1)} (${ProtocolLimits.MAX_REQUEST_TTL} s ahead); adjust the request's ttl or deadline`;
     case "InvalidMode":
       return `invalid verification mode ${a(0)}: a request takes exactly one mode bit (signature 1, zk 2)`;
     case "ModeNotOpen":
-      return `verification mode ${mode(args[0])} is not open on this deployment (never bound, or retired by governance): choose another --mode`;
+      return `verification mode ${mode(args[0])} is not open on this deployment (never bound, or retired by governance): choose another mode (getOpenModes lists the open ones)`;
     case "InvalidCallback":
       return `invalid callback ${a(0)} with gas limit ${a(1)}: a callback needs 1 to ${a(2)} gas, and no callback needs 0`;
     case "RequestIdsExhausted":
@@ -154,7 +157,7 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "InsufficientGasForCallback":
       return `the transaction leaves ${a(0)} gas, the callback needs ${a(1)}: send it with a higher gas limit`;
     case "ProtocolFeeTooHigh":
-      return `protocol fee ${a(0)} bps is above the maximum ${a(1)} bps; lower --protocol-fee-bps`;
+      return `protocol fee ${a(0)} bps is above the maximum ${a(1)} bps; lower the protocol fee`;
     case "InvalidBps":
       return `${a(0)} basis points is above 100% (${ProtocolLimits.BPS} bps)`;
     case "NothingToCollect":
@@ -175,7 +178,7 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "ModelRevoked":
       return `model ${a(0)} is revoked; use another version`;
     case "ModeNotAllowed":
-      return `model ${a(0)} does not allow verification mode ${mode(args[1])} (allowed mode flags ${a(2)}); choose another --mode`;
+      return `model ${a(0)} does not allow verification mode ${mode(args[1])} (allowed mode flags ${a(2)}); choose another mode`;
     case "InputNotInField":
       return `zk input commitment ${a(0)} is not a BN254 field element, so no proof could settle it: compute it with the circuit's Poseidon commitment`;
     case "NotModelOwner":
@@ -183,7 +186,7 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "ModelExists":
       return `model ${a(0)} is already registered: the same file, runtime and zk binding give the same id`;
     case "RoyaltyTooHigh":
-      return `royalty ${a(0)} bps is above the maximum ${a(1)} bps; lower --royalty`;
+      return `royalty ${a(0)} bps is above the maximum ${a(1)} bps; lower royaltyBps`;
     case "InvalidName":
       return `invalid model name: it must be 1 to ${ProtocolLimits.MAX_NAME_LENGTH} bytes`;
     case "InvalidFileHash":
@@ -197,7 +200,7 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "InvalidZkCommitment":
       return `zk weight commitment ${a(0)} is not a BN254 field element: compute it with the circuit's Poseidon commitment`;
     case "VerifierCodeHashMismatch":
-      return `the verifier ${a(0)} has code hash ${a(2)}, not the stated ${a(1)}: give keccak256 of its deployed code (opg model register reads it from the chain), or no hash without a verifier`;
+      return `the verifier ${a(0)} has code hash ${a(2)}, not the stated ${a(1)}: give keccak256 of its deployed code (registerModel reads it from the chain when zkVerifierCodeHash is left out), or no hash without a verifier`;
     case "VerifierNotPure":
       return `the verifier ${a(0)} is not pure bytecode (opcode 0x${Number(args[2]).toString(16).padStart(2, "0")} at offset ${a(1)}: storage, calls, block context or self-destruct could change its answers): deploy a snarkjs-generated verifier without a proxy`;
     case "InvalidStatusTransition":
@@ -234,16 +237,16 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "NothingUnbonding":
       return "nothing is unbonding; unbond first";
     case "InvalidMinStake":
-      return "the minimum stake must be greater than zero and fit in 96 bits; fix --min-stake";
+      return "the minimum stake must be greater than zero and fit in 96 bits; fix the minimum stake";
     case "UnbondingDelayTooLong":
-      return `unbonding delay ${a(0)} s is above the maximum ${a(1)} s; lower --unbonding-delay`;
+      return `unbonding delay ${a(0)} s is above the maximum ${a(1)} s; lower the unbonding delay`;
     case "NotSettlement":
       return `${a(0)} is not the settlement contract: only the settlement can slash`;
     case "SettlementAlreadyBound":
       return "the operator registry is already bound to a settlement";
     // ------------------------------------------------------------------ equivocation (SignatureMode)
     case "RewardTooHigh":
-      return `reporter reward ${a(0)} bps is above ${ProtocolLimits.BPS} bps; lower --reporter-reward-bps`;
+      return `reporter reward ${a(0)} bps is above ${ProtocolLimits.BPS} bps; lower the reporter reward`;
     case "NotEquivocation":
       return "the two results have the same output: that is not equivocation";
     case "UnknownRequest":
@@ -277,7 +280,7 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "OwnableUnauthorizedAccount":
       return `${a(0)} is not the governance account of this contract; use the governance key`;
     case "ERC20InsufficientAllowance":
-      return `insufficient OPG allowance for ${a(0)}: ${opg(args[1])} approved, ${opg(args[2])} needed; approve the settlement contract or use --pay permit`;
+      return `insufficient OPG allowance for ${a(0)}: ${opg(args[1])} approved, ${opg(args[2])} needed; approve it for the amount (approve) or pay with a permit (pay: "permit")`;
     case "ERC20InsufficientBalance":
       return `insufficient OPG token balance in ${a(0)}: ${opg(args[1])} held, ${opg(args[2])} needed; get OPG into this account first`;
     case "ERC20InvalidSender":
@@ -315,15 +318,15 @@ export function explain(error: unknown): string {
   if (error instanceof BaseError) {
     const http = error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError);
     if (http instanceof HttpRequestError || http instanceof TimeoutError) {
-      return `cannot reach the RPC at ${http.url}: check --rpc / OPG_RPC_URL and that the node is running`;
+      return `cannot reach the RPC at ${http.url}: check the RPC URL and that the node is running`;
     }
     const chain = error.walk((e) => e instanceof ChainMismatchError);
     if (chain instanceof ChainMismatchError) {
-      return `wrong chain: ${chain.shortMessage}; point --rpc at the right network or fix --chain-id`;
+      return `wrong chain: ${chain.shortMessage}; point the client at the right network`;
     }
     const zero = error.walk((e) => e instanceof ContractFunctionZeroDataError);
     if (zero instanceof ContractFunctionZeroDataError) {
-      return "no protocol contract answered at the configured address: wrong --addresses / --deployment for this chain?";
+      return "no protocol contract answered at the configured address: wrong deployment addresses for this chain?";
     }
     const address = error.walk((e) => e instanceof InvalidAddressError);
     if (address instanceof InvalidAddressError) return `bad address: ${address.shortMessage}`;

@@ -1,32 +1,15 @@
 import { readFile } from "node:fs/promises";
-import { keccak256, type Hex } from "viem";
-import { decodeFeatures, encodeFeatures, toDataUri } from "../model/encoding.js";
+import type { Hex } from "viem";
+import { decodeFeatures } from "../model/encoding.js";
 import { VerificationMode } from "../protocol/modes.js";
 import { fieldToBytes32 } from "../protocol/zk.js";
 import { inputCommitment } from "../zk/commitment.js";
 import { IRIS_ZK_PARAMS, type ZkCircuitParams } from "../zk/params.js";
 import { quantizeInput, quantizeOnnx, type QuantizedMlp } from "../zk/quantize.js";
 import { OpgError } from "./errors.js";
+import { prepareSignatureInput, type PreparedInput } from "./features.js";
 
-/** A request input ready to open: its canonical bytes, what the request commits to, and where it travels. */
-export interface PreparedInput {
-  features: number[];
-  bytes: Uint8Array;
-  inputHash: Hex;
-  inputUri: string;
-}
-
-/** `"5.1, 3.5,1.4 0.2"` → numbers; a clear error names the bad item. */
-export function parseFeatures(text: string): number[] {
-  const items = text.split(/[\s,]+/).filter((s) => s !== "");
-  if (items.length === 0) throw new OpgError("BadInput", "the input is empty: give comma-separated numbers");
-  return items.map((item, i) => {
-    const value = Number(item);
-    if (!Number.isFinite(value))
-      throw new OpgError("BadInput", `input value ${i + 1} is not a number: "${item}"`);
-    return value;
-  });
-}
+export { checkFeatures, parseFeatures, type PreparedInput } from "./features.js";
 
 /** The quantized twin of an ONNX MLP file, for zk commitments. */
 export async function quantizedModel(
@@ -53,13 +36,9 @@ export async function prepareInput(
   mode: VerificationMode = VerificationMode.Signature,
   zkModel?: QuantizedMlp,
 ): Promise<PreparedInput> {
-  const bytes = encodeFeatures(features);
-  let inputHash: Hex;
-  if (mode === VerificationMode.Zk) {
-    if (zkModel === undefined) throw new OpgError("BadInput", "zk mode needs the model file (--model-file)");
-    inputHash = await zkInputCommitment(zkModel, bytes);
-  } else {
-    inputHash = keccak256(bytes);
-  }
-  return { features: [...features], bytes, inputHash, inputUri: toDataUri(bytes) };
+  const prepared = prepareSignatureInput(features);
+  if (mode !== VerificationMode.Zk) return prepared;
+  if (zkModel === undefined)
+    throw new OpgError("BadInput", "zk mode needs the quantized model (quantizedModel)");
+  return { ...prepared, inputHash: await zkInputCommitment(zkModel, prepared.bytes) };
 }

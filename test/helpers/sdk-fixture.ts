@@ -8,13 +8,16 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre from "hardhat";
-import { createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { testAccountKey } from "../../src/devnet/accounts.js";
 import { deployLocalSystem } from "../../src/devnet/deploy.js";
-import { irisRegistration } from "../../src/devnet/iris.js";
+import { IRIS_MODEL_PATH, irisRegistration } from "../../src/devnet/iris.js";
+import { fromDataUri } from "../../src/model/encoding.js";
+import { inferBytes } from "../../src/model/infer.js";
+import { loadModel } from "../../src/model/onnx-runtime.js";
 import { readAddresses, type ProtocolAddresses } from "../../src/sdk/addresses.js";
-import { createOpgClient, type OpgClient } from "../../src/sdk/client.js";
+import { createOpgClient, type OpgClient, type WriteResult } from "../../src/sdk/client.js";
 
 export const OPG = 10n ** 18n;
 export const MODEL_FEE = 2n * OPG;
@@ -78,15 +81,18 @@ export async function startTestChain(): Promise<TestChain> {
     // Accounts: 0 governance (holds the supply), 1 model owner, 2 operator, 3 payout, 4 requester, 5 requester 2.
     const governance = clientFor(0);
     for (const i of [1, 2, 4]) {
-      await governance.transferToken(privateKeyToAccount(accountKey(i)).address, 10_000n * OPG);
+      await governance.transferToken({
+        to: privateKeyToAccount(accountKey(i)).address,
+        amount: 10_000n * OPG,
+      });
     }
     const iris = await irisRegistration({ fee: MODEL_FEE, royaltyBps: 1_000 });
     const { modelId } = await clientFor(1).registerModel(iris.spec);
-    await clientFor(2).registerOperator(
-      privateKeyToAccount(OPERATOR_SIGNING_KEY),
-      privateKeyToAccount(accountKey(3)).address,
-      1_000n * OPG,
-    );
+    await clientFor(2).registerOperator({
+      signer: privateKeyToAccount(OPERATOR_SIGNING_KEY),
+      payout: privateKeyToAccount(accountKey(3)).address,
+      amount: 1_000n * OPG,
+    });
     return {
       url,
       chainId,
@@ -110,4 +116,34 @@ export async function startTestChain(): Promise<TestChain> {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * What an operator node does for a signature request, with the SDK: run the Iris model on the input from the request's
+ * `data:` URI, sign with {@link OPERATOR_SIGNING_KEY}, fulfil as the staked operator (account 2).
+ */
+export async function serveSigned(chain: TestChain, requestId: bigint): Promise<WriteResult> {
+  const operator = chain.clientFor(2);
+  const info = await operator.getRequest({ requestId });
+  const model = await loadModel(IRIS_MODEL_PATH);
+  const output = toHex(await inferBytes(model, fromDataUri(info.inputUri)));
+  await model.release();
+  const result = { operator: operator.account()!.address, output };
+  const signature = await operator.signResult({
+    signer: privateKeyToAccount(OPERATOR_SIGNING_KEY),
+    requestId,
+    request: info.request,
+    result,
+  });
+  return operator.fulfillSigned({ request: info.request, requestId, result, signature });
+}
+
+/** The error a promise rejects with (fails when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a rejection");
 }
