@@ -102,11 +102,14 @@ describe("operator node (against a devnet over HTTP)", function () {
       () => Promise.resolve(first.store.counts().settled === 3),
       "the node to record the settlements",
     );
-    const health = (await (await fetch(`${healthUrl!}/health`)).json()) as {
+    const response = await fetch(`${healthUrl!}/health`);
+    const health = (await response.json()) as {
+      status: string;
       ok: boolean;
       requests: Record<string, number>;
     };
-    expect(health.ok).to.equal(true);
+    expect(response.status).to.equal(200);
+    expect(health).to.include({ status: "ok", ok: true });
     const metrics = await (await fetch(`${healthUrl!}/metrics`)).text();
     expect(metrics).to.match(/opg_operator_requests\{state="settled"\} 3/);
     await first.stop();
@@ -161,6 +164,8 @@ describe("operator node (against a devnet over HTTP)", function () {
         "the node to skip the request",
       );
       expect(n.store.get(pending.requestId)?.error).to.match(/mode zk has no live contract \(retired\)/);
+      expect(n.store.get(pending.requestId)?.skipCode).to.equal("mode_retired");
+      expect(n.healthReport().skips.mode_retired).to.equal(1);
     } finally {
       await n.stop();
     }

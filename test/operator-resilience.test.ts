@@ -243,10 +243,18 @@ describe("operator node: WebSocket wake-ups, RPC outages, scheduled withdrawals 
     expect(delays[0]).to.be.within(125, 250);
     expect(delays[1]).to.be.within(250, 500);
     expect(delays[2]).to.be.within(500, 1_000);
-    const health = (await (await fetch(`${healthUrl!}/health`)).json()) as {
+    const response = await fetch(`${healthUrl!}/health`);
+    const health = (await response.json()) as {
+      status: string;
+      ok: boolean;
+      reasons: string[];
       rpc: { consecutiveFailures: number; lastError?: string; retryInMs?: number };
       requests: Record<string, number>;
     };
+    // Degraded while passes fail: HTTP 503, `ok` false, and why.
+    expect(response.status).to.equal(503);
+    expect(health).to.include({ status: "degraded", ok: false });
+    expect(health.reasons[0]).to.match(/consecutive failed passes/);
     expect(health.rpc.consecutiveFailures).to.be.at.least(3);
     expect(health.rpc.lastError).to.be.a("string");
     expect(health.requests.settled).to.equal(1);
@@ -255,6 +263,8 @@ describe("operator node: WebSocket wake-ups, RPC outages, scheduled withdrawals 
     await rpc.start();
     await until(settledBy(n, during), "the request opened during the outage to settle", 20_000);
     expect(n.healthReport().rpc.consecutiveFailures).to.equal(0);
+    expect(n.healthReport().status).to.equal("ok");
+    expect((await fetch(`${healthUrl!}/health`)).status).to.equal(200);
     expect(lines.some((l) => l.msg === "RPC recovered; back to the poll interval")).to.equal(true);
     expect(await (await fetch(`${healthUrl!}/metrics`)).text()).to.match(
       /^opg_operator_rpc_consecutive_failures 0$/m,

@@ -69,8 +69,15 @@ export interface ComputeJob {
   runtime: ModelRuntime;
 }
 
-/** A computed result (and fields worth logging), or why the request is not served. */
-export type ComputeOutcome = { result: ComputedResult; log?: Record<string, unknown> } | { skip: string };
+/** Why a mode did not compute a request, as one of the operator node's skip reason codes. */
+export type ComputeSkipCode = "input_mismatch" | "malformed_input" | "input_out_of_range" | "mode_not_served";
+
+/**
+ * A computed result (and fields worth logging), or why the request is not served (`code`: the node's reason code;
+ * without one the node records `input_mismatch`).
+ */
+export type ComputeOutcome =
+  { result: ComputedResult; log?: Record<string, unknown> } | { skip: string; code?: ComputeSkipCode };
 
 /** A fulfilment transaction: to the mode's contract, its calldata, and a gas cap. */
 export interface FulfilmentTx {

@@ -1,7 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { formatUnits, type Address } from "viem";
-import type { RequestState, WithdrawalState } from "./store.js";
+import type { SkipCode } from "./skip.js";
+import type { RequestState, SkipRecord, WithdrawalState } from "./store.js";
 import type { WsHealth } from "./ws.js";
 
 /** RPC health as `/health` reports it. */
@@ -22,15 +23,44 @@ export interface RpcState {
   lastSuccessAt?: number;
 }
 
-/** `/health`: the original `ok`, `operator`, `lastBlock`, `requests`; then `rpc`, `ws`, `withdrawals`. */
+/**
+ * The node's state in one word: `ok` (serving), `degraded` (passes failing, or the chain under the node changed:
+ * it is not serving; `reasons` says why), `stopped`.
+ */
+export type NodeStatus = "ok" | "degraded" | "stopped";
+
+/** A recently skipped request, as `/health` lists it. */
+export interface SkipHealth {
+  requestId: string;
+  code: SkipCode | "unclassified";
+  detail: string;
+  /** ISO time it was skipped. */
+  at: string;
+}
+
+/** How many of the latest skips `/health` lists. */
+export const HEALTH_RECENT_SKIPS = 10;
+
+/**
+ * `/health`: `status` (and `ok`, true only when `status` is `ok`; the HTTP status is 503 otherwise), `reasons`
+ * when degraded, `operator`, `lastBlock`, `requests`, `rpc`, `ws`, `withdrawals`, then the skip counts per reason
+ * code and the latest skips.
+ */
 export interface HealthReport {
+  status: NodeStatus;
   ok: boolean;
+  /** Why the node is degraded (empty when ok). */
+  reasons: string[];
   operator: Address;
   lastBlock: string;
   requests: Record<RequestState, number>;
   rpc: RpcHealth;
   ws: WsHealth;
   withdrawals: { enabled: boolean; open: number; confirmed: number; failed: number; withdrawn: string };
+  /** Skipped requests per reason code (from the database: kept across restarts). */
+  skips: Record<SkipCode | "unclassified", number>;
+  /** The latest skipped requests, newest first. */
+  recentSkips: SkipHealth[];
 }
 
 /** The node's state that `/health` is built from. */
@@ -43,13 +73,25 @@ export interface HealthSnapshot {
   ws: WsHealth;
   withdrawalsEnabled: boolean;
   withdrawals: Record<WithdrawalState, number> & { withdrawn: bigint };
+  skips: Record<SkipCode | "unclassified", number>;
+  recentSkips: SkipRecord[];
+  /** Set when the chain under the node is not the one its state file is bound to: it does not serve. */
+  chainProblem?: string;
 }
 
 /** The `/health` report of a snapshot. */
 export function healthReport(snapshot: HealthSnapshot): HealthReport {
   const { rpc, withdrawals: totals } = snapshot;
+  const reasons: string[] = [];
+  if (snapshot.chainProblem !== undefined) reasons.push(snapshot.chainProblem);
+  if (rpc.consecutiveFailures > 0) {
+    reasons.push(`${rpc.consecutiveFailures} consecutive failed passes: ${rpc.lastError ?? "unknown error"}`);
+  }
+  const status: NodeStatus = !snapshot.running ? "stopped" : reasons.length > 0 ? "degraded" : "ok";
   return {
-    ok: snapshot.running,
+    status,
+    ok: status === "ok",
+    reasons,
     operator: snapshot.operator,
     lastBlock: snapshot.lastBlock.toString(),
     requests: snapshot.requests,
@@ -71,6 +113,13 @@ export function healthReport(snapshot: HealthSnapshot): HealthReport {
       failed: totals.failed,
       withdrawn: totals.withdrawn.toString(),
     },
+    skips: snapshot.skips,
+    recentSkips: snapshot.recentSkips.map((r) => ({
+      requestId: r.requestId.toString(),
+      code: r.code,
+      detail: r.detail,
+      at: new Date(r.at).toISOString(),
+    })),
   };
 }
 
@@ -79,6 +128,12 @@ export function metricsText(health: HealthReport): string {
   const lines = Object.entries(health.requests).map(
     ([state, n]) => `opg_operator_requests{state="${state}"} ${n}`,
   );
+  for (const status of ["ok", "degraded", "stopped"] as const) {
+    lines.push(`opg_operator_status{status="${status}"} ${health.status === status ? 1 : 0}`);
+  }
+  for (const [reason, n] of Object.entries(health.skips)) {
+    lines.push(`opg_operator_skips_total{reason="${reason}"} ${n}`);
+  }
   lines.push(`opg_operator_last_block ${health.lastBlock}`);
   lines.push(`opg_operator_rpc_consecutive_failures ${health.rpc.consecutiveFailures}`);
   lines.push(`opg_operator_ws_connected ${health.ws.connected ? 1 : 0}`);
@@ -99,7 +154,10 @@ export interface HealthServer {
   close: () => Promise<void>;
 }
 
-/** Serve `/metrics` and (any other path) `/health` on the loopback interface (`port` 0: any free port). */
+/**
+ * Serve `/metrics` and (any other path) `/health` on the loopback interface (`port` 0: any free port). `/health`
+ * answers 200 when the status is `ok` and 503 otherwise (the JSON body is the same either way).
+ */
 export async function serveHealth(port: number, report: () => HealthReport): Promise<HealthServer> {
   const server = createServer((req, res) => {
     if (req.url === "/metrics") {
@@ -107,8 +165,10 @@ export async function serveHealth(port: number, report: () => HealthReport): Pro
       res.end(metricsText(report()));
       return;
     }
+    const health = report();
+    res.statusCode = health.ok ? 200 : 503;
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(report()));
+    res.end(JSON.stringify(health));
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {

@@ -17,7 +17,8 @@ export interface ServedModel {
 /**
  * Load the served models into `runtimes` (keyed by lower-case model id), each checked against the file hash the
  * settlement's model registry commits to (a mismatch throws; the models loaded before it stay in `runtimes`), and
- * prepared by the module of every mode the version allows (the zk module quantizes it for the circuit).
+ * prepared by the module of every mode the version allows and the node serves (`servedModes`, a mode bit set; the
+ * zk module quantizes it for the circuit).
  */
 export async function loadModels(
   runtimes: Map<string, ModelRuntime>,
@@ -25,6 +26,7 @@ export async function loadModels(
   settlement: Address,
   models: readonly ServedModel[],
   log: Logger,
+  servedModes = ~0,
 ): Promise<void> {
   const modelsAddress = await client.readContract({
     address: settlement,
@@ -47,7 +49,7 @@ export async function loadModels(
     }
     const model = await createModel(bytes, { expectedSha256: version.fileHash });
     const runtime: ModelRuntime = { modelId: served.modelId, modes: version.modes, model };
-    const modes = modeModulesIn(version.modes);
+    const modes = modeModulesIn(version.modes & servedModes);
     for (const mode of modes) mode.prepare(runtime, bytes);
     runtimes.set(served.modelId.toLowerCase(), runtime);
     log.info(

@@ -9,14 +9,18 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { inferenceSettlementAbi } from "../abi/index.js";
-import { liveModeContract, liveModeContracts, modeModule } from "../modes/index.js";
-import { fromDataUri } from "../model/encoding.js";
-import { modeName, RequestStatus } from "../protocol/modes.js";
+import { inferenceSettlementAbi, modelRegistryAbi } from "../abi/index.js";
+import { liveModeContract, liveModeContracts, modeModule, type ComputeOutcome } from "../modes/index.js";
+import { ModelStatus, modeName, VerificationMode, type RequestStatus } from "../protocol/modes.js";
 import { toInferenceRequest } from "../protocol/request.js";
+import { getRequestStatus } from "../sdk/actions/getRequestStatus.js";
+import { decodeProtocolError } from "../sdk/errors.js";
+import { releaseZk } from "../zk/prover.js";
 import { backoffDelay, DEFAULT_BACKOFF, errorSummary, redactUrl, type BackoffPolicy } from "./backoff.js";
-import { fulfilmentTransaction, revertName } from "./fulfilment.js";
+import { bindingDifferences, moveAside, readBinding, StateMismatchError } from "./binding.js";
+import { fulfilmentTransaction } from "./fulfilment.js";
 import {
+  HEALTH_RECENT_SKIPS,
   healthReport,
   metricsText,
   serveHealth,
@@ -26,11 +30,15 @@ import {
 } from "./health.js";
 import { loadModels, type ModelRuntime, type ServedModel } from "./models.js";
 import { servableAt, type RendezvousPool } from "./rendezvous.js";
-import { OperatorStore, type StoredRequest } from "./store.js";
+import { skip, type SkipCode, type SkipReason } from "./skip.js";
+import { OperatorStore, type StateBinding, type StoredRequest } from "./store.js";
+import { inputShape, validateInput } from "./validate.js";
 import { Withdrawals } from "./withdrawals.js";
 import { WakeSubscription, WS_DISABLED } from "./ws.js";
 
-export type { HealthReport, RpcHealth } from "./health.js";
+export { StateMismatchError } from "./binding.js";
+export type { HealthReport, NodeStatus, RpcHealth, SkipHealth } from "./health.js";
+export type { SkipCode, SkipReason } from "./skip.js";
 export type { ServedModel } from "./models.js";
 export type { WsHealth } from "./ws.js";
 
@@ -44,8 +52,18 @@ export interface OperatorNodeOptions {
   /** The operator's registered signing key (signature mode). */
   signerKey: Hex;
   models: ServedModel[];
-  /** SQLite file holding the node's state. */
+  /**
+   * SQLite file holding the node's state. It is bound to the chain (id and genesis hash) and settlement it was
+   * first started with; `start()` refuses another (`StateMismatchError`). See `defaultStatePath`.
+   */
   database: string;
+  /**
+   * Start with an empty state: an existing `database` file is first moved aside to `<file>.<timestamp>.bak`
+   * (nothing is deleted). For a state file made for another chain or deployment.
+   */
+  freshState?: boolean;
+  /** The mode bits this node serves (default: every mode this software knows). Others are skipped. */
+  modes?: number;
   pollIntervalMs?: number;
   /** First block to scan on a fresh database. */
   fromBlock?: bigint;
@@ -83,6 +101,14 @@ export interface OperatorNodeOptions {
 
 const CHUNK = 2_000n;
 
+/** The chain's head going back by more than this many blocks is not a reorg: the chain changed under the node. */
+const REWIND_TOLERANCE = 64n;
+
+/** The chain under a running node is not the one its state is bound to (a pass stops before sending anything). */
+class ChainChangedError extends Error {
+  override readonly name = "ChainChangedError";
+}
+
 /** How long an unmined fulfilment waits before it is broadcast again. */
 const REBROADCAST_MS = 10_000;
 
@@ -98,7 +124,7 @@ const REBROADCAST_MS = 10_000;
  * signed it is simulated, so a request another operator already settled is dropped without spending gas.
  */
 export class OperatorNode {
-  readonly store: OperatorStore;
+  private currentStore: OperatorStore;
   private readonly log: Logger;
   private readonly client: PublicClient;
   private readonly account;
@@ -125,9 +151,17 @@ export class OperatorNode {
   private confirmedAt?: bigint;
   /** Wakes the node when a request deferred to a pool peer becomes ours to serve. */
   private deferTimer?: NodeJS.Timeout;
+  /** The chain and deployment the state file is bound to (set by `start`). */
+  private binding?: StateBinding;
+  /** Why the node is not serving the chain under it, if it is not. */
+  private chainProblem?: { reason: string; sticky: boolean };
+  /** The model registry (read at start), for model status checks before work. */
+  private modelsAddress?: Address;
+  private closed = false;
+  private lastReport?: HealthReport;
 
   constructor(private readonly options: OperatorNodeOptions) {
-    this.store = new OperatorStore(options.database);
+    this.currentStore = new OperatorStore(options.database);
     this.log = options.logger ?? pino({ name: "opg-operator" });
     // cacheTime 0: viem otherwise caches the block number for seconds, and the node would see new requests late.
     this.client = createPublicClient({
@@ -154,9 +188,31 @@ export class OperatorNode {
     return this.account.address;
   }
 
-  /** Load and check the served models, start the health server and the polling loop. */
+  /** The node's durable state. */
+  get store(): OperatorStore {
+    return this.currentStore;
+  }
+
+  /**
+   * Check the state file's binding (throws `StateMismatchError` when it was made for another chain or deployment;
+   * with `freshState` the old file is first moved aside), load and check the served models, start the health
+   * server and the polling loop.
+   */
   async start(): Promise<{ healthUrl?: string }> {
-    const chainId = await this.client.getChainId();
+    if (this.options.freshState === true) {
+      this.currentStore.close();
+      const movedTo = moveAside(this.options.database);
+      this.currentStore = new OperatorStore(this.options.database);
+      if (movedTo !== undefined)
+        this.log.warn({ movedTo }, "fresh state: the old state file was moved aside");
+    }
+    const [binding, latest] = await Promise.all([
+      readBinding(this.client, this.options.settlement),
+      this.client.getBlockNumber(),
+    ]);
+    this.checkBinding(binding, latest);
+    this.binding = binding;
+    const chainId = binding.chainId;
     this.chain = {
       id: chainId,
       name: `chain ${chainId}`,
@@ -176,7 +232,19 @@ export class OperatorNode {
       minimum: this.options.withdrawMinimum,
       log: this.log,
     });
-    await loadModels(this.runtimes, this.client, this.options.settlement, this.options.models, this.log);
+    this.modelsAddress = await this.client.readContract({
+      address: this.options.settlement,
+      abi: inferenceSettlementAbi,
+      functionName: "models",
+    });
+    await loadModels(
+      this.runtimes,
+      this.client,
+      this.options.settlement,
+      this.options.models,
+      this.log,
+      this.servedModes,
+    );
     for (const [mode, address] of await liveModeContracts(this.client, this.options.settlement)) {
       this.modeContracts.set(mode, address);
     }
@@ -203,8 +271,12 @@ export class OperatorNode {
     return healthUrl === undefined ? {} : { healthUrl };
   }
 
-  /** Stop polling, wait for the step in progress, close the health server and the database. */
+  /**
+   * Stop polling, wait for the step in progress, close the health server, release the model runtimes and the
+   * prover's worker threads (so the process can exit), and close the database. Calling it again does nothing.
+   */
   async stop(): Promise<void> {
+    if (this.closed) return;
     this.running = false;
     clearTimeout(this.timer);
     clearTimeout(this.deferTimer);
@@ -212,7 +284,74 @@ export class OperatorNode {
     await this.ticking;
     await this.health?.close();
     for (const runtime of this.runtimes.values()) await runtime.model.release();
+    this.runtimes.clear();
+    await releaseZk();
+    this.lastReport = this.healthReport();
+    this.closed = true;
     this.store.close();
+  }
+
+  /** The mode bits served. */
+  private get servedModes(): number {
+    return this.options.modes ?? ~0;
+  }
+
+  /** Bind a new state file to `actual`, or check that it is bound to it (and that its cursor is not ahead). */
+  private checkBinding(actual: StateBinding, latest: bigint): void {
+    const stored = this.store.binding();
+    if (stored !== undefined && bindingDifferences(stored, actual).length > 0) {
+      throw new StateMismatchError(this.options.database, stored, actual);
+    }
+    // The same chain (or a file from before bindings), but scanned past the head: the chain was reset under it.
+    const cursor = this.store.cursor();
+    if (cursor !== undefined && cursor > latest + 1n + REWIND_TOLERANCE) {
+      throw new StateMismatchError(
+        this.options.database,
+        stored ?? actual,
+        actual,
+        `its scan cursor is at block ${cursor}, but the chain's head is block ${latest}: the chain was reset`,
+      );
+    }
+    if (stored === undefined) {
+      this.store.bind(actual);
+      this.log.info({ ...actual, database: this.options.database }, "state file bound to this chain");
+    }
+  }
+
+  /**
+   * Whether the chain under the node is still the one its state is bound to, checked at the start of every pass
+   * (before anything is sent): the chain id and genesis hash (read in the same batched HTTP request as the head),
+   * and the head, which must not go back by more than `REWIND_TOLERANCE` blocks. Throws `ChainChangedError` if not.
+   * A different genesis clears when the RPC serves the bound chain again; a rewind stands until a restart (the scan
+   * cursor is past the new chain's blocks).
+   */
+  private checkChain(latest: bigint, actual: StateBinding): void {
+    if (this.chainProblem?.sticky === true) throw new ChainChangedError(this.chainProblem.reason);
+    const differences = bindingDifferences(this.binding!, actual);
+    if (differences.length > 0) {
+      this.chainChanged(
+        `the RPC now serves chain ${actual.chainId} (genesis ${actual.genesisHash}), not the chain ` +
+          `${this.binding!.chainId} (genesis ${this.binding!.genesisHash}) this node's state is bound to: not serving`,
+        false,
+      );
+    }
+    if (latest + REWIND_TOLERANCE < this.lastBlock) {
+      this.chainChanged(
+        `the chain's head went back from block ${this.lastBlock} to ${latest}: the chain was reset or replaced; ` +
+          "restart the node with another state file or the fresh-state option",
+        true,
+      );
+    }
+    if (this.chainProblem !== undefined) {
+      this.log.info("the chain under the node is the bound one again: serving");
+      this.chainProblem = undefined;
+    }
+  }
+
+  private chainChanged(reason: string, sticky: boolean): never {
+    if (this.chainProblem?.reason !== reason) this.log.error({ reason }, "chain changed under the node");
+    this.chainProblem = { reason, sticky };
+    throw new ChainChangedError(reason);
   }
 
   private schedule(delay: number): void {
@@ -275,7 +414,11 @@ export class OperatorNode {
 
   /** One pass: confirm what was sent, scan new blocks, compute, submit. */
   async tick(): Promise<void> {
-    const latest = await this.client.getBlockNumber();
+    const [latest, binding] = await Promise.all([
+      this.client.getBlockNumber(),
+      readBinding(this.client, this.options.settlement),
+    ]);
+    this.checkChain(latest, binding);
     await this.confirm(latest);
     await this.scan(latest);
     await this.compute();
@@ -353,21 +496,28 @@ export class OperatorNode {
     }
   }
 
-  /** Compute what is servable now; returns when the earliest request deferred to a pool peer becomes ours. */
+  /**
+   * Compute what is servable now; returns when the earliest request deferred to a pool peer becomes ours. Every
+   * request is checked before any work (deadline, mode, live mode contract, model status, input URI, shape and
+   * values) and anything that fails — there or in the runtime or prover — is skipped with a reason code, so one
+   * request can never stop the others. RPC errors (reads of chain state) fail the pass, which backs off.
+   */
   private async computeBatch(writes: (() => void)[], flush: () => void): Promise<number> {
     const now = BigInt(Math.floor(Date.now() / 1000));
     const block = await this.client.getBlock();
     const chainNow = block.timestamp > now ? block.timestamp : now;
-    const finish = (requestId: bigint, reason: string) => {
+    const finish = (requestId: bigint, reason: SkipReason) => {
       writes.push(() => {
-        this.store.finish(requestId, "skipped", reason);
+        this.skipRequest(requestId, reason);
       });
     };
+    /** Model statuses read in this pass (a version revoked since the last pass is seen at once). */
+    const statuses = new Map<string, number>();
     let deferredUntil = Infinity;
     for (const stored of this.store.inState("seen")) {
       const { requestId, request } = stored;
       if (request.deadline <= chainNow) {
-        finish(requestId, "expired before it was served");
+        finish(requestId, skip("expired", "the deadline passed before it was served"));
         continue;
       }
       const servable = servableAt(requestId, request.operator, stored.since, this.address, this.options.pool);
@@ -383,32 +533,60 @@ export class OperatorNode {
       }
       const runtime = this.runtimes.get(request.modelId.toLowerCase())!;
       const mode = modeModule(request.mode);
-      if (mode === undefined || !mode.serves(runtime)) {
-        finish(requestId, `mode ${modeName(request.mode)} is not served by this node`);
+      if (mode === undefined || (request.mode & this.servedModes) === 0 || !mode.serves(runtime)) {
+        finish(
+          requestId,
+          skip("mode_not_served", `mode ${modeName(request.mode)} is not served by this node`),
+        );
         continue;
       }
       const modeContract = await this.modeContract(request.mode);
       if (modeContract === undefined) {
-        finish(requestId, `mode ${mode.name} has no live contract (retired): it cannot be settled`);
+        finish(
+          requestId,
+          skip("mode_retired", `mode ${mode.name} has no live contract (retired): it cannot be settled`),
+        );
         continue;
       }
-      let input: Uint8Array;
-      try {
-        input = fromDataUri(stored.inputUri);
-      } catch (error) {
-        finish(requestId, `input unavailable: ${String(error)}`);
+      const key = request.modelId.toLowerCase();
+      let status = statuses.get(key);
+      if (status === undefined) {
+        status = await this.modelStatus(request.modelId);
+        statuses.set(key, status);
+      }
+      if (status === ModelStatus.Revoked) {
+        finish(
+          requestId,
+          skip("model_revoked", `model ${request.modelId} was revoked: the request is refundable`),
+        );
         continue;
       }
-      const outcome = await mode.compute(
-        { chainId: BigInt(this.chain!.id), modeContract, operator: this.address, signer: this.signer },
-        { requestId, request, input, runtime },
+      const checked = validateInput(
+        stored.inputUri,
+        inputShape(request.mode, runtime.model.inputWidth, runtime.quantized?.params),
       );
-      if ("skip" in outcome) {
-        finish(requestId, outcome.skip);
+      if ("skip" in checked) {
+        finish(requestId, checked.skip);
         continue;
       }
+      let outcome: ComputeOutcome;
+      try {
+        outcome = await mode.compute(
+          { chainId: BigInt(this.chain!.id), modeContract, operator: this.address, signer: this.signer },
+          { requestId, request, input: checked.bytes, runtime },
+        );
+      } catch (error) {
+        const code: SkipCode = request.mode === VerificationMode.Zk ? "prover_error" : "runtime_error";
+        finish(requestId, skip(code, errorSummary(error)));
+        continue;
+      }
+      if ("skip" in outcome) {
+        finish(requestId, skip(outcome.code ?? "input_mismatch", outcome.skip));
+        continue;
+      }
+      const { result } = outcome;
       writes.push(() => {
-        this.store.markComputed(requestId, outcome.result);
+        this.store.markComputed(requestId, result);
       });
       if (mode.slow) {
         flush();
@@ -419,6 +597,25 @@ export class OperatorNode {
       }
     }
     return deferredUntil;
+  }
+
+  /** Record a request as skipped (final for this node) and log why. */
+  private skipRequest(requestId: bigint, reason: SkipReason): void {
+    this.store.skip(requestId, reason.code, reason.detail);
+    this.log.warn(
+      { requestId: requestId.toString(), code: reason.code, detail: reason.detail },
+      "request skipped",
+    );
+  }
+
+  /** A model version's status in the registry (`ModelStatus`). */
+  private async modelStatus(modelId: Hex): Promise<number> {
+    return this.client.readContract({
+      address: this.modelsAddress!,
+      abi: modelRegistryAbi,
+      functionName: "statusOf",
+      args: [modelId],
+    });
   }
 
   /** The live contract of mode bit `mode`, from the core (cached once found). */
@@ -442,10 +639,9 @@ export class OperatorNode {
     for (const mode of new Set(batch.map((stored) => stored.request.mode))) {
       if ((await this.modeContract(mode)) !== undefined) continue;
       for (const stored of batch.filter((s) => s.request.mode === mode)) {
-        this.store.finish(
+        this.skipRequest(
           stored.requestId,
-          "skipped",
-          `mode ${modeName(mode)} has no live contract (retired)`,
+          skip("mode_retired", `mode ${modeName(mode)} has no live contract (retired)`),
         );
       }
     }
@@ -496,15 +692,17 @@ export class OperatorNode {
 
   /** Record why a fulfilment that failed simulation will not be sent (or count an RPC failure). */
   private dropUnsendable(requestId: bigint, error: unknown): void {
-    const reason = revertName(error);
+    const reason = decodeProtocolError(error)?.name;
     if (reason === "RequestNotPending") {
       this.store.finish(requestId, "lost", "already settled by someone else (detected before sending)");
-    } else if (reason === "RequestExpired" || reason === "ModelRevoked") {
-      this.store.finish(requestId, "skipped", reason);
+    } else if (reason === "RequestExpired") {
+      this.skipRequest(requestId, skip("expired", "the fulfilment would revert: RequestExpired"));
+    } else if (reason === "ModelRevoked") {
+      this.skipRequest(requestId, skip("model_revoked", "the fulfilment would revert: ModelRevoked"));
     } else if (reason !== undefined) {
-      this.store.finish(requestId, "skipped", `would revert: ${reason}`);
+      this.skipRequest(requestId, skip("would_revert", `the fulfilment would revert: ${reason}`));
     } else if (this.noteRpcFailure(requestId, error) >= (this.options.maxAttempts ?? 10)) {
-      this.store.finish(requestId, "skipped", `gave up after RPC errors: ${String(error)}`);
+      this.skipRequest(requestId, skip("rpc_gave_up", `gave up after RPC errors: ${errorSummary(error)}`));
     }
   }
 
@@ -551,11 +749,11 @@ export class OperatorNode {
         );
       } else {
         const now = await this.requestStatus(requestId);
-        this.store.finish(
-          requestId,
-          now === "Pending" ? "skipped" : "lost",
-          `transaction reverted; request ${now}`,
-        );
+        if (now === "Pending") {
+          this.skipRequest(requestId, skip("would_revert", `transaction ${txHash} reverted; request ${now}`));
+        } else {
+          this.store.finish(requestId, "lost", `transaction reverted; request ${now}`);
+        }
       }
       return;
     }
@@ -570,14 +768,12 @@ export class OperatorNode {
     if (last === undefined || Date.now() - last >= REBROADCAST_MS) await this.broadcast(requestId, rawTx!);
   }
 
-  private async requestStatus(requestId: bigint): Promise<string> {
-    const index = await this.client.readContract({
-      address: this.options.settlement,
-      abi: inferenceSettlementAbi,
-      functionName: "requestStatus",
-      args: [requestId],
-    });
-    return RequestStatus[index] ?? "None";
+  /** A request's status: the SDK's one read (`getRequestStatus`). */
+  private requestStatus(requestId: bigint): Promise<RequestStatus> {
+    return getRequestStatus(
+      { publicClient: this.client, addresses: { settlement: this.options.settlement } },
+      { requestId },
+    );
   }
 
   /** Count a fulfilment's RPC failure against the request and against the pass (which then backs off). */
@@ -588,8 +784,9 @@ export class OperatorNode {
 
   // ---------------------------------------------------------------- health
 
-  /** `/health`: the original `ok`, `operator`, `lastBlock`, `requests`; then `rpc`, `ws`, `withdrawals`. */
+  /** `/health`: `status`, `ok`, `reasons`, `operator`, `lastBlock`, `requests`, `rpc`, `ws`, `withdrawals`, skips. */
   healthReport(): HealthReport {
+    if (this.closed) return { ...this.lastReport!, status: "stopped", ok: false, reasons: [] };
     return healthReport({
       running: this.running,
       operator: this.address,
@@ -599,6 +796,9 @@ export class OperatorNode {
       rpc: this.rpc,
       ws: this.ws?.health() ?? { ...WS_DISABLED },
       withdrawalsEnabled: this.options.withdrawIntervalMs !== undefined,
+      skips: this.store.skipCounts(),
+      recentSkips: this.store.recentSkips(HEALTH_RECENT_SKIPS),
+      ...(this.chainProblem === undefined ? {} : { chainProblem: this.chainProblem.reason }),
     });
   }
 

@@ -2,6 +2,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { ComputedResult } from "../modes/types.js";
 import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
+import { isSkipCode, SKIP_CODES, type SkipCode } from "./skip.js";
 
 export type { ComputedResult } from "../modes/types.js";
 
@@ -33,9 +34,29 @@ export interface StoredRequest {
   txHash?: Hex;
   nonce?: number;
   error?: string;
+  /** Why it was skipped (`skipped` requests recorded by this version; older records have none). */
+  skipCode?: SkipCode;
   attempts: number;
   /** When the request entered its current state (ms since the epoch); for `seen`, when it was first seen. */
   since: number;
+}
+
+/** What a store was created for: a state file serves one deployment on one chain. */
+export interface StateBinding {
+  chainId: number;
+  /** Hash of block 0: tells a restarted devnet (same chain id) from the chain the file was made on. */
+  genesisHash: Hex;
+  /** The settlement core. */
+  settlement: Address;
+}
+
+/** A skipped request, as `/health` lists the latest ones. */
+export interface SkipRecord {
+  requestId: bigint;
+  code: SkipCode | "unclassified";
+  detail: string;
+  /** When it was skipped (ms since the epoch). */
+  at: number;
 }
 
 interface Row {
@@ -48,6 +69,7 @@ interface Row {
   tx_hash: string | null;
   nonce: number | null;
   error: string | null;
+  skip_code: string | null;
   attempts: number;
   updated_at: number;
 }
@@ -135,6 +157,30 @@ export class OperatorStore {
     this.db = new DatabaseSync(path);
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
     this.db.exec(SCHEMA);
+    // Added after the first release: files made before it gain the column (their old skips stay unclassified).
+    const columns = this.db.prepare("PRAGMA table_info(requests)").all() as unknown as { name: string }[];
+    if (!columns.some((c) => c.name === "skip_code")) {
+      this.db.exec("ALTER TABLE requests ADD COLUMN skip_code TEXT");
+    }
+    this.db.exec("CREATE INDEX IF NOT EXISTS requests_skip ON requests (state, updated_at)");
+  }
+
+  /** The chain and deployment this file was bound to (`bind`), if it was. */
+  binding(): StateBinding | undefined {
+    const chainId = this.meta("chainId");
+    const genesisHash = this.meta("genesisHash");
+    const settlement = this.meta("settlement");
+    if (chainId === undefined || genesisHash === undefined || settlement === undefined) return undefined;
+    return { chainId: Number(chainId), genesisHash: genesisHash as Hex, settlement: settlement as Address };
+  }
+
+  /** Bind the file to a chain and deployment (the node does it on first start, and checks it on every start). */
+  bind(binding: StateBinding): void {
+    this.atomically(() => {
+      this.setMeta("chainId", String(binding.chainId));
+      this.setMeta("genesisHash", binding.genesisHash.toLowerCase());
+      this.setMeta("settlement", binding.settlement.toLowerCase());
+    });
   }
 
   close(): void {
@@ -305,11 +351,52 @@ export class OperatorStore {
     this.transition(requestId, "computed", "submitted", { raw_tx: rawTx, tx_hash: txHash, nonce });
   }
 
-  /** End a request: settled by us, lost to another operator, or skipped. */
-  finish(requestId: bigint, state: "settled" | "lost" | "skipped", error?: string): void {
+  /** End a request: settled by us or lost to another operator (`error`: why lost). */
+  finish(requestId: bigint, state: "settled" | "lost", error?: string): void {
     this.db
-      .prepare("UPDATE requests SET state = ?, error = ?, updated_at = ? WHERE request_id = ?")
+      .prepare(
+        "UPDATE requests SET state = ?, error = ?, skip_code = NULL, updated_at = ? WHERE request_id = ?",
+      )
       .run(state, error ?? null, Date.now(), requestId.toString());
+  }
+
+  /** End a request as skipped, with its reason code and detail. */
+  skip(requestId: bigint, code: SkipCode, detail: string): void {
+    this.db
+      .prepare(
+        "UPDATE requests SET state = 'skipped', error = ?, skip_code = ?, updated_at = ? WHERE request_id = ?",
+      )
+      .run(detail, code, Date.now(), requestId.toString());
+  }
+
+  /** Skipped requests per reason code (every code, zeros included; `unclassified`: records older than codes). */
+  skipCounts(): Record<SkipCode | "unclassified", number> {
+    const counts = Object.fromEntries([...SKIP_CODES, "unclassified"].map((c) => [c, 0])) as Record<
+      SkipCode | "unclassified",
+      number
+    >;
+    const rows = this.db
+      .prepare(
+        "SELECT skip_code AS code, COUNT(*) AS n FROM requests WHERE state = 'skipped' GROUP BY skip_code",
+      )
+      .all() as unknown as { code: string | null; n: number }[];
+    for (const { code, n } of rows) counts[isSkipCode(code) ? code : "unclassified"] += n;
+    return counts;
+  }
+
+  /** The `limit` most recently skipped requests, newest first. */
+  recentSkips(limit = 10): SkipRecord[] {
+    const rows = this.db
+      .prepare(
+        "SELECT request_id, skip_code, error, updated_at FROM requests WHERE state = 'skipped' ORDER BY updated_at DESC, CAST(request_id AS INTEGER) DESC LIMIT ?",
+      )
+      .all(limit) as unknown as Pick<Row, "request_id" | "skip_code" | "error" | "updated_at">[];
+    return rows.map((row) => ({
+      requestId: BigInt(row.request_id),
+      code: isSkipCode(row.skip_code) ? row.skip_code : "unclassified",
+      detail: row.error ?? "",
+      at: row.updated_at,
+    }));
   }
 
   /** Count a failed attempt (RPC error) and remember why. */
@@ -393,6 +480,7 @@ function toStored(row: Row): StoredRequest {
     ...(row.tx_hash === null ? {} : { txHash: row.tx_hash as Hex }),
     ...(row.nonce === null ? {} : { nonce: row.nonce }),
     ...(row.error === null ? {} : { error: row.error }),
+    ...(isSkipCode(row.skip_code) ? { skipCode: row.skip_code } : {}),
     attempts: row.attempts,
     since: row.updated_at,
   };

@@ -10,7 +10,7 @@ import {
 } from "viem";
 import { inferenceSettlementAbi, operatorRegistryAbi } from "../abi/index.js";
 import { errorSummary } from "./backoff.js";
-import { revertName } from "./fulfilment.js";
+import { decodeProtocolError } from "../sdk/errors.js";
 import type { OperatorStore, StoredWithdrawal } from "./store.js";
 
 /** What `Withdrawals` needs from the node. */
@@ -108,7 +108,7 @@ export class Withdrawals {
           gas: WITHDRAW_GAS,
         });
       } catch (error) {
-        const reason = revertName(error);
+        const reason = decodeProtocolError(error)?.name;
         if (reason === undefined) throw error; // an RPC failure: the pass backs off
         this.options.log.warn({ account: account.address, reason }, "withdrawal would revert; not sent");
         continue;

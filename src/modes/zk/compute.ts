@@ -21,13 +21,15 @@ export function prepareZk(runtime: ModelRuntime, bytes: Uint8Array): void {
 export async function computeZk(context: ComputeContext, job: ComputeJob): Promise<ComputeOutcome> {
   const { requestId, request, input, runtime } = job;
   const quantized = runtime.quantized;
-  if (quantized === undefined) return { skip: "the model has no quantized twin to prove" };
+  if (quantized === undefined) {
+    return { skip: "the model has no quantized twin to prove", code: "mode_not_served" };
+  }
   const features = decodeFeatures(input, runtime.model.inputWidth);
   const commitment = fieldToBytes32(
     await inputCommitment(quantizeInput(features, quantized), quantized.params),
   );
   if (commitment !== request.inputHash) {
-    return { skip: "input does not match the request's input commitment" };
+    return { skip: "input does not match the request's input commitment", code: "input_mismatch" };
   }
   const built = await buildZkInference(quantized, features, {
     chainId: context.chainId,
