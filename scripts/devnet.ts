@@ -61,10 +61,11 @@ Next, in another terminal (the keys below are this devnet's public test keys and
 
   # 2. the requester (account #3, 100 OPG prepaid) asks, in a third terminal (same OPG_RPC_URL, OPG_ADDRESSES)
   export OPG_PRIVATE_KEY=${testAccountKey(3)}
-  npx opg request --model ${devnet.irisModelId} --input 5.1,3.5,1.4,0.2
-  npx opg request --model ${devnet.irisModelId} --input 6.3,3.3,6,2.5 --mode zk
+  npx opg request --model ${devnet.irisModelId} --input 5.1,3.5,1.4,0.2 --wait
+  npx opg request --model ${devnet.irisModelId} --input 6.3,3.3,6,2.5 --mode zk --wait
 
   # 3. anyone checks what ran, from chain data and the model file (request 1: signature, request 2: zk)
+  #    (after restarting the devnet, run these steps again: the node keeps one state file per chain)
   npx opg status 1
   npx opg audit 1
   npx opg audit 2

@@ -93,10 +93,10 @@ describe("cli: zk requests end to end", function () {
     expect(fromUri.code, fromUri.err).to.equal(0);
     const ids = [String(withFile.json.requestId), String(fromUri.json.requestId)];
 
-    // Not yet proven: the audit says so and exits 2.
+    // Not yet proven: the audit says so and exits 3 (not settled yet), not 2 (rejected).
     const early = await opg(["--json", "audit", ids[0]!]);
-    expect(early.code).to.equal(2);
-    expect(early.json.verdict).to.not.equal("verified");
+    expect(early.code).to.equal(3);
+    expect(early.json.verdict).to.equal("pending");
 
     // The operator serves through the real launcher; stopped, it exits (snarkjs's workers released).
     const database = join(await mkdtemp(join(tmpdir(), "opg-cli-zk-")), "node.sqlite");
@@ -175,7 +175,7 @@ describe("cli: zk requests end to end", function () {
       "permit",
     ]);
     expect(notZk.code).to.equal(1);
-    expect(notZk.err).to.match(/does not allow verification mode.*choose another --mode/);
+    expect(notZk.err).to.match(/does not allow verification mode[\s\S]*hint: choose another `--mode`/);
 
     const missingFile = await opg([
       "--json",

@@ -3,17 +3,14 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
-import { fromDataUri } from "../src/model/encoding.js";
-import { inferBytes } from "../src/model/infer.js";
-import { loadModel } from "../src/model/onnx-runtime.js";
 import {
   accountKey,
   MODEL_FEE,
   OPG,
   OPERATOR_SIGNING_KEY,
+  serveSigned,
   startTestChain,
   type TestChain,
 } from "./helpers/sdk-fixture.js";
@@ -116,19 +113,7 @@ describe("cli", function () {
     const id2 = BigInt(permit.json.requestId as string);
 
     // The operator serves request 1 with the SDK.
-    const operator = chain.clientFor(2);
-    const info = await operator.getRequest(id1);
-    const model = await loadModel(IRIS_MODEL_PATH);
-    const output = await inferBytes(model, fromDataUri(info.inputUri));
-    await model.release();
-    const result = { operator: operator.account()!.address, output: toHex(output) };
-    const signature = await operator.signResult(
-      privateKeyToAccount(OPERATOR_SIGNING_KEY),
-      id1,
-      info.request,
-      result,
-    );
-    await operator.fulfillSigned(info.request, id1, result, signature);
+    await serveSigned(chain, id1);
 
     const status = await opg(["--json", "status", id1.toString()]);
     expect(status.json.status).to.equal("Fulfilled");
@@ -139,7 +124,8 @@ describe("cli", function () {
     expect(humanAudit.out).to.match(/✓ EIP-712 signature recovers the signer/);
     expect(humanAudit.out).to.contain("verdict: verified");
     const pendingAudit = await opg(["--json", "audit", id2.toString()]);
-    expect(pendingAudit.code).to.equal(2);
+    expect(pendingAudit.code, "pending: not settled yet").to.equal(3);
+    expect(pendingAudit.json.verdict).to.equal("pending");
 
     await chain.timeTravel(601);
     const refund = await opg(["--json", "refund", id2.toString()], { OPG_PRIVATE_KEY: accountKey(5) });
@@ -156,7 +142,7 @@ describe("cli", function () {
   it("registers an operator with the signing key from the environment, stakes, rotates its key, unbonds; refuses an early withdrawal", async () => {
     const key = accountKey(5);
     const account = privateKeyToAccount(key).address;
-    await chain.clientFor(0).transferToken(account, 2_000n * OPG);
+    await chain.clientFor(0).transferToken({ to: account, amount: 2_000n * OPG });
     const signerKey = `0x${"cd".repeat(32)}` as const;
     const signer = privateKeyToAccount(signerKey).address;
     const asOperator = { OPG_PRIVATE_KEY: key, OPG_SIGNER_KEY: signerKey };
@@ -180,7 +166,7 @@ describe("cli", function () {
         { ...asOperator, ...env },
       );
       expect(refused.code, extra.join(" ")).to.equal(1);
-      expect(refused.err.split("\n")).to.have.length(1);
+      expect(refused.err.split("\n").filter((l) => !l.startsWith("hint: "))).to.have.length(1);
       expect(refused.err).to.match(message);
       expect(refused.err).not.to.contain(signerKey.slice(2));
     }
@@ -287,7 +273,7 @@ describe("cli", function () {
     }
   });
 
-  it("fails with one clear line and exit code 1", async () => {
+  it("fails with one clear line (and at most a hint line) and exit code 1, or 5 when the RPC is unreachable", async () => {
     const unknown = `0x${"34".repeat(32)}`;
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
       [["model", "show", unknown], {}, new RegExp(`unknown model ${unknown}`)],
@@ -301,7 +287,7 @@ describe("cli", function () {
       [
         ["request", "--model", chain.irisModelId, "--input", "1,2,3,4", "--pay", "transfer"],
         {},
-        /allowance.*--pay permit/,
+        /allowance[\s\S]*--pay permit/,
       ],
       [
         ["status", "1"],
@@ -341,8 +327,12 @@ describe("cli", function () {
     ];
     for (const [args, extra, expected] of cases) {
       const result = await opg(["--json", ...args], extra);
-      expect(result.code, args.join(" ")).to.equal(1);
-      expect(result.err.split("\n")).to.have.length(1);
+      const unreachable = extra.OPG_RPC_URL === "http://127.0.0.1:9";
+      expect(result.code, args.join(" ")).to.equal(unreachable ? 5 : 1);
+      const [first, ...rest] = result.err.split("\n");
+      expect(first, args.join(" ")).to.match(/^error: /);
+      expect(rest.length, result.err).to.be.at.most(1);
+      if (rest.length === 1) expect(rest[0]).to.match(/^hint: /);
       expect(result.err, args.join(" ")).to.match(expected);
       expect(result.json.error).to.be.a("string");
     }

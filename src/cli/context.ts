@@ -6,6 +6,7 @@ import {
   createWalletClient,
   defineChain,
   http,
+  type Address,
   type Chain,
   type Hex,
   type PublicClient,
@@ -22,20 +23,17 @@ import {
 } from "../sdk/addresses.js";
 import { createOpgClient, type OpgClient } from "../sdk/client.js";
 import { OpgError } from "../sdk/errors.js";
+import type { AddressOptions } from "./options/addresses.js";
+import type { KeyOptions } from "./options/key.js";
+import type { OutputOptions } from "./options/output.js";
+import type { RpcOptions } from "./options/rpc.js";
+import { checkUrl } from "./parse.js";
 
-/** Global options, as commander parses them. */
-export interface GlobalOptions {
-  rpc?: string;
-  chainId?: string;
-  addresses?: string;
-  deployment?: string;
-  keyEnv?: string;
-  config?: string;
-  json?: boolean;
-}
+/** Global options, as commander parses them (the option groups of `src/cli/options/`). */
+export type GlobalOptions = RpcOptions & KeyOptions & AddressOptions & OutputOptions;
 
 /** The `--config` file: the same fields as the flags. */
-interface ConfigFile {
+export interface ConfigFile {
   rpc?: string;
   chainId?: number | string;
   addresses?: string | Record<string, unknown>;
@@ -51,6 +49,8 @@ export interface CliContext {
   addresses: ProtocolAddresses;
   /** The account's key, only for commands that send transactions. */
   key?: Hex;
+  /** The environment variable the account's key is read from (`--key-env`, default `OPG_PRIVATE_KEY`). */
+  keyEnv: string;
 }
 
 async function readConfig(path: string | undefined): Promise<{ config: ConfigFile; dir: string }> {
@@ -108,6 +108,8 @@ function parseChainId(value: string | number, what: string): number {
 /** The RPC connection, chain and optional key, without contract addresses (what `deploy` needs). */
 export interface ChainContext {
   publicClient: PublicClient<Transport, Chain>;
+  /** The environment variable the account's key is read from. */
+  keyEnv: string;
   /** Only when a key was asked for. */
   walletClient?: WalletClient<Transport, Chain, PrivateKeyAccount>;
   chainId: number;
@@ -128,11 +130,9 @@ export async function createChainContext(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ChainContext & { config: ConfigFile; configDir: string }> {
   const { config, dir } = await readConfig(options.config ?? env.OPG_CONFIG);
-  const rpc = options.rpc ?? env.OPG_RPC_URL ?? config.rpc;
-  if (rpc === undefined || rpc === "") {
-    throw new OpgError("MissingConfig", "no RPC URL: pass --rpc <url> or set OPG_RPC_URL");
-  }
-  const expectedRaw = options.chainId ?? env.OPG_CHAIN_ID ?? config.chainId;
+  const rpc = resolveRpc(options, env, config);
+  const expectedRaw =
+    options.chainId ?? (env.OPG_CHAIN_ID === "" ? undefined : env.OPG_CHAIN_ID) ?? config.chainId;
   const expected =
     expectedRaw === undefined || expectedRaw === "" ? undefined : parseChainId(expectedRaw, "--chain-id");
 
@@ -148,7 +148,7 @@ export async function createChainContext(
   } catch {
     throw new OpgError(
       "Unreachable",
-      `cannot reach the RPC at ${rpc}: check --rpc / OPG_RPC_URL and that the node is running`,
+      `cannot reach the RPC at ${rpc}: check --rpc (or OPG_RPC_URL / ETH_RPC_URL) and that the node is running`,
     );
   }
   if (expected !== undefined && expected !== chainId) {
@@ -171,6 +171,7 @@ export async function createChainContext(
   return {
     publicClient,
     ...(walletClient === undefined ? {} : { walletClient }),
+    keyEnv,
     chainId,
     rpc,
     json: options.json === true,
@@ -189,11 +190,8 @@ export async function createContext(
   needsKey: boolean,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CliContext> {
-  const { publicClient, walletClient, chainId, rpc, json, key, config, configDir } = await createChainContext(
-    options,
-    needsKey,
-    env,
-  );
+  const { publicClient, walletClient, chainId, rpc, json, key, keyEnv, config, configDir } =
+    await createChainContext(options, needsKey, env);
   const addresses = await resolveAddresses(options, config, configDir, chainId, env.OPG_ADDRESSES);
   const client = createOpgClient({
     publicClient,
@@ -207,7 +205,36 @@ export async function createContext(
     json,
     addresses,
     ...(key === undefined ? {} : { key }),
+    keyEnv,
   };
+}
+
+/**
+ * The RPC URL with precedence `--rpc`/`--rpc-url` > `OPG_RPC_URL` > `ETH_RPC_URL` (Foundry's) > config file, its
+ * scheme checked up front (an empty variable counts as unset).
+ */
+function resolveRpc(options: GlobalOptions, env: NodeJS.ProcessEnv, config: ConfigFile): string {
+  const candidates: [string | undefined, string][] = [
+    [options.rpcUrl, "--rpc"],
+    [env.OPG_RPC_URL, "OPG_RPC_URL"],
+    [env.ETH_RPC_URL, "ETH_RPC_URL"],
+    [config.rpc, "the config file's rpc"],
+  ];
+  const found = candidates.find(([value]) => value !== undefined && value !== "");
+  if (found === undefined) {
+    throw new OpgError("MissingConfig", "no RPC URL: pass --rpc <url> or set OPG_RPC_URL (or ETH_RPC_URL)");
+  }
+  return checkUrl(found[0]!, found[1], "http");
+}
+
+/**
+ * The address of the key in the environment variable `keyEnv`, for commands that default to "your account" but
+ * send nothing; `undefined` when the variable is unset or empty. A malformed key is an error.
+ */
+export function keyAccountFromEnv(env: NodeJS.ProcessEnv, keyEnv: string): Address | undefined {
+  const value = env[keyEnv];
+  if (value === undefined || value === "") return undefined;
+  return privateKeyToAccount(readKeyFromEnv(env, keyEnv, "", "--key-env")).address;
 }
 
 /**

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { main } from "../../src/cli/main.js";
 
-/** The real `bin` launcher of the package. */
-export const OPG_BIN = join(import.meta.dirname, "../../src/cli/bin.mjs");
+/** The real `bin` launcher of the package (in a checkout it runs the TypeScript source through tsx). */
+export const OPG_BIN = join(import.meta.dirname, "../../bin/opg.mjs");
 
 export interface CliRun {
   code: number;
@@ -15,11 +15,15 @@ export interface CliRun {
   json: Record<string, unknown>;
 }
 
-/** Run the CLI in this process (fast) with `env` plus `extraEnv` as its environment. */
+/**
+ * Run the CLI in this process (fast) with `env` plus `extraEnv` as its environment; `tty` makes it believe stdout
+ * and stderr are terminals (progress lines on stderr).
+ */
 export async function runOpg(
   args: string[],
   env: NodeJS.ProcessEnv,
   extraEnv: NodeJS.ProcessEnv = {},
+  options: { tty?: boolean } = {},
 ): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
@@ -27,6 +31,8 @@ export async function runOpg(
     out: (l) => out.push(l),
     err: (l) => err.push(l),
     env: { ...env, ...extraEnv },
+    outIsTty: options.tty === true,
+    errIsTty: options.tty === true,
   });
   const text = out.join("\n");
   let json: Record<string, unknown> = {};

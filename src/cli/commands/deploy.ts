@@ -1,15 +1,22 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { formatUnits, type Address } from "viem";
-import { DEPLOYED_ADDRESSES_FILE, deploymentDir } from "../sdk/addresses.js";
+import { formatUnits } from "viem";
+import { DEPLOYED_ADDRESSES_FILE, deploymentDir } from "../../sdk/addresses.js";
 import {
   deployProtocol,
+  type DeployedAddresses,
   type DeployProtocolOptions,
   type DeployStep,
   type ProtocolDeployment,
-} from "../sdk/deploy.js";
-import { OpgError } from "../sdk/errors.js";
-import { createChainContext, type GlobalOptions } from "./context.js";
+} from "../../sdk/deploy.js";
+import { OpgError } from "../../sdk/errors.js";
+import type { Command } from "commander";
+import { PROTOCOL_DEFAULTS } from "../../protocol/defaults.js";
+import { parseAddress } from "../../sdk/addresses.js";
+import { envOf, emit, type CliEnv } from "../action.js";
+import { createChainContext, type GlobalOptions } from "../context.js";
+import { progressReporter } from "../io.js";
+import { parseId, parseOpg } from "../parse.js";
 
 /** `opg deploy`'s options, parsed and checked by the command: the deployment's, plus where to write. */
 export type DeployCommandOptions = Omit<DeployProtocolOptions, "publicClient" | "walletClient" | "onStep"> & {
@@ -25,16 +32,7 @@ export type DeployCommandOptions = Omit<DeployProtocolOptions, "publicClient" | 
  * The addresses file `opg deploy` writes: what `parseAddresses` reads (the mode contracts for reference: clients read
  * them from the settlement; extra keys are ignored), plus the Iris verifier and the chain id.
  */
-export interface DeploymentFile {
-  token: Address;
-  models: Address;
-  operators: Address;
-  settlement: Address;
-  signatureMode: Address;
-  zkMode: Address;
-  irisVerifier?: Address;
-  chainId: number;
-}
+export type DeploymentFile = DeployedAddresses & { chainId: number };
 
 const exists = (path: string) =>
   access(path).then(
@@ -139,4 +137,92 @@ function humanReport(deployment: ProtocolDeployment, out: string, isDefault: boo
     `  OPG_SIGNER_KEY=<signing key> opg${where} operator serve --model <model id> --model-file models/iris-mlp.onnx`,
   );
   return lines;
+}
+
+interface DeployFlags {
+  token?: string;
+  supply?: string;
+  treasury?: string;
+  minStake?: string;
+  unbondingDelay?: string;
+  protocolFeeBps?: string;
+  equivocationPenalty?: string;
+  reporterRewardBps?: string;
+  withIrisVerifier?: boolean;
+  out?: string;
+  force?: boolean;
+}
+
+/** `undefined` for an absent option, else the parsed value. */
+const given = <T>(value: string | undefined, parse: (value: string) => T) =>
+  value === undefined ? undefined : parse(value);
+
+/** `opg deploy`: the protocol from the key's account, and its addresses file. */
+export function addDeployCommand(parent: Command, cli: CliEnv): Command {
+  return parent
+    .command("deploy")
+    .description(
+      "deploy the protocol from the key's account (governance) over JSON-RPC and write its addresses file",
+    )
+    .option("--token <address>", "use this existing OPG token (default: deploy a new OPG token)")
+    .option(
+      "--supply <OPG>",
+      `supply of a new token, minted to the deployer (default ${formatUnits(PROTOCOL_DEFAULTS.opgSupply, 18)})`,
+    )
+    .option("--treasury <address>", "receives the protocol fees (default: the deployer)")
+    .option(
+      "--min-stake <OPG>",
+      `minimum operator stake (default ${formatUnits(PROTOCOL_DEFAULTS.minStake, 18)})`,
+    )
+    .option(
+      "--unbonding-delay <seconds>",
+      `seconds before unbonded stake can be withdrawn (default ${PROTOCOL_DEFAULTS.unbondingDelay})`,
+    )
+    .option("--protocol-fee-bps <bps>", `protocol fee (default ${PROTOCOL_DEFAULTS.protocolFeeBps})`)
+    .option(
+      "--equivocation-penalty <OPG>",
+      `stake slashed for an equivocation (default ${formatUnits(PROTOCOL_DEFAULTS.equivocationPenalty, 18)})`,
+    )
+    .option(
+      "--reporter-reward-bps <bps>",
+      `reporter's share of a slashed penalty (default ${PROTOCOL_DEFAULTS.reporterRewardBps})`,
+    )
+    .option(
+      "--with-iris-verifier",
+      "also deploy IrisMlpVerifier, the Groth16 verifier of the example Iris model",
+    )
+    .option(
+      "--out <file>",
+      "addresses file to write (default deploy/deployments/chain-<id>/deployed_addresses.json)",
+    )
+    .option("--force", "overwrite an existing --out file")
+    .action(async (opts: DeployFlags, command: Command) => {
+      if (opts.token !== undefined && opts.supply !== undefined) {
+        throw new OpgError("BadInput", "--supply is only for a new token: drop --supply or --token");
+      }
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const json = globals.json === true;
+      const progress = progressReporter(cli.io, json);
+      const output = await runDeploy(
+        globals,
+        {
+          token: given(opts.token, (v) => parseAddress(v, "--token")),
+          supply: given(opts.supply, (v) => parseOpg(v, "--supply")),
+          treasury: given(opts.treasury, (v) => parseAddress(v, "--treasury")),
+          minStake: given(opts.minStake, (v) => parseOpg(v, "--min-stake")),
+          unbondingDelay: given(opts.unbondingDelay, (v) => parseId(v, "--unbonding-delay")),
+          protocolFeeBps: given(opts.protocolFeeBps, (v) => Number(parseId(v, "--protocol-fee-bps"))),
+          equivocationPenalty: given(opts.equivocationPenalty, (v) => parseOpg(v, "--equivocation-penalty")),
+          reporterRewardBps: given(opts.reporterRewardBps, (v) =>
+            Number(parseId(v, "--reporter-reward-bps")),
+          ),
+          irisVerifier: opts.withIrisVerifier === true,
+          out: opts.out,
+          force: opts.force === true,
+          progress,
+        },
+        envOf(cli.io),
+      );
+      emit(cli, json, output);
+    });
 }

@@ -1,0 +1,27 @@
+/** The operator node's logger on the command line: for people on a terminal, JSON lines otherwise. */
+import { pino, type Logger } from "pino";
+import PinoPretty from "pino-pretty";
+
+export interface OperatorLoggerOptions {
+  /** Human-readable lines (pino-pretty, as a stream in this thread: no transport worker); else JSON lines. */
+  pretty: boolean;
+  /** Where the lines go (default stdout). */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * A pino logger for `opg operator serve`: pretty (colour, local time, no pid/hostname) when `pretty`, else JSON lines
+ * for log collectors.
+ */
+export function operatorLogger(options: OperatorLoggerOptions): Logger {
+  const destination = options.destination ?? process.stdout;
+  if (!options.pretty) return pino({ name: "opg-operator" }, destination);
+  const stream = PinoPretty({
+    destination,
+    colorize: destination === process.stdout && process.stdout.isTTY,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,name",
+    sync: true,
+  });
+  return pino({ name: "opg-operator" }, stream);
+}
