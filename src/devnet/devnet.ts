@@ -5,6 +5,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { Wallet } from "ethers";
 import type { Address, Hex } from "viem";
 import { findEvent } from "../ethers/events.js";
+import type { DeployedAddresses } from "../sdk/deploy.js";
 import { signSignerBindingWithEthers } from "../ethers/sign.js";
 import { operatorRegistryDomain } from "../protocol/typed-data.js";
 import { deployLocalSystem, type LocalSystem } from "./deploy.js";
@@ -22,15 +23,7 @@ export interface Devnet {
   url: string;
   chainId: bigint;
   /** The deployment: token, registries, the settlement core, the two mode contracts bound to it, the Iris verifier. */
-  addresses: {
-    token: Address;
-    models: Address;
-    operators: Address;
-    settlement: Address;
-    signatureMode: Address;
-    zkMode: Address;
-    irisVerifier: Address;
-  };
+  addresses: DeployedAddresses & { irisVerifier: Address };
   /** The block interval, when the devnet mines on a timer rather than per transaction. */
   blockTimeMs?: number;
   /** The example model, registered with both verification modes. */

@@ -8,7 +8,9 @@ import {
   type DeployContractParameters,
   type Hex,
   type PublicClient,
+  type SimulateContractParameters,
   type WalletClient,
+  type WriteContractParameters,
 } from "viem";
 import {
   inferenceSettlementAbi,
@@ -16,13 +18,20 @@ import {
   modelRegistryAbi,
   operatorRegistryAbi,
   opgTokenAbi,
-  protocolBytecode,
   signatureModeAbi,
   zkModeAbi,
 } from "../abi/index.js";
+import { protocolBytecode } from "../abi/bytecode.js";
 import { PROTOCOL_DEFAULTS } from "../protocol/defaults.js";
 import { ProtocolLimits } from "../protocol/limits.js";
-import { VerificationMode } from "../protocol/modes.js";
+import { modeName } from "../protocol/modes.js";
+import {
+  resolveWiring,
+  WIRING_CALLS,
+  WIRING_CONTRACTS,
+  type WiredContract,
+  type WiringValue,
+} from "../protocol/wiring.js";
 import type { ProtocolAddresses } from "./addresses.js";
 import { explain, OpgError } from "./errors.js";
 import { checkBps, checkProtocolFee, checkUnbondingDelay } from "./limits.js";
@@ -31,6 +40,29 @@ import { checkBps, checkProtocolFee, checkUnbondingDelay } from "./limits.js";
  * What a deployment creates: the token (unless an existing one was used), the registries, the settlement core, the
  * two verification mode contracts bound to it, and the Iris Groth16 verifier when asked for.
  */
+/** The ABI and creation bytecode of each contract the wiring creates, and its name for messages. */
+const WIRED_ARTIFACTS: Record<Exclude<WiredContract, "token">, { name: string; abi: Abi; bytecode: Hex }> = {
+  models: { name: "ModelRegistry", abi: modelRegistryAbi, bytecode: protocolBytecode.modelRegistry },
+  operators: {
+    name: "OperatorRegistry",
+    abi: operatorRegistryAbi,
+    bytecode: protocolBytecode.operatorRegistry,
+  },
+  settlement: {
+    name: "InferenceSettlement",
+    abi: inferenceSettlementAbi,
+    bytecode: protocolBytecode.inferenceSettlement,
+  },
+  signatureMode: { name: "SignatureMode", abi: signatureModeAbi, bytecode: protocolBytecode.signatureMode },
+  zkMode: { name: "ZkMode", abi: zkModeAbi, bytecode: protocolBytecode.zkMode },
+};
+
+/** A governance call's step name: `OperatorRegistry.bindSettlement`, `InferenceSettlement.bindMode(zk)`. */
+function callName(on: Exclude<WiredContract, "token">, functionName: string, args: readonly WiringValue[]) {
+  const modes = args.flatMap((value) => ("mode" in value ? [modeName(value.mode)] : []));
+  return `${WIRED_ARTIFACTS[on].name}.${functionName}${modes.length === 0 ? "" : `(${modes.join(", ")})`}`;
+}
+
 export interface DeployedAddresses extends ProtocolAddresses {
   signatureMode: Address;
   zkMode: Address;
@@ -260,58 +292,32 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
       ? await create("OPGToken", opgTokenAbi, protocolBytecode.opgToken, [deployer, parameters.supply!])
       : getAddress(options.token);
   if (options.token === undefined) deployed.token = token;
-  const models = await create("ModelRegistry", modelRegistryAbi, protocolBytecode.modelRegistry, [token]);
-  deployed.models = models;
-  const operators = await create("OperatorRegistry", operatorRegistryAbi, protocolBytecode.operatorRegistry, [
-    token,
-    deployer,
-    parameters.minStake,
-    parameters.unbondingDelay,
-  ]);
-  deployed.operators = operators;
-  const settlement = await create(
-    "InferenceSettlement",
-    inferenceSettlementAbi,
-    protocolBytecode.inferenceSettlement,
-    [token, models, operators, deployer, parameters.treasury, parameters.protocolFeeBps],
-  );
-  deployed.settlement = settlement;
-
-  const signatureMode = await create("SignatureMode", signatureModeAbi, protocolBytecode.signatureMode, [
-    settlement,
-    deployer,
-    parameters.equivocationPenalty,
-    parameters.reporterRewardBps,
-  ]);
-  deployed.signatureMode = signatureMode;
-  const zkMode = await create("ZkMode", zkModeAbi, protocolBytecode.zkMode, [settlement]);
-  deployed.zkMode = zkMode;
-
-  await step("OperatorRegistry.bindSettlement", async () => {
-    const { request } = await publicClient.simulateContract({
-      address: operators,
-      abi: operatorRegistryAbi,
-      functionName: "bindSettlement",
-      args: [settlement],
-      account,
-    });
-    await mined("OperatorRegistry.bindSettlement", await walletClient.writeContract(request));
-  });
-  for (const [mode, target, name] of [
-    [VerificationMode.Signature, signatureMode, "InferenceSettlement.bindMode(signature)"],
-    [VerificationMode.Zk, zkMode, "InferenceSettlement.bindMode(zk)"],
-  ] as const) {
+  // The contracts and governance calls of `src/protocol/wiring.ts`, in order.
+  const resolve = (values: readonly WiringValue[]) =>
+    resolveWiring<unknown>(
+      values,
+      (key) => (key === "token" ? token : deployed[key]!),
+      (name) => (name === "governance" ? deployer : parameters[name]),
+      (value) => value,
+    );
+  for (const { key, artifact, args } of WIRING_CONTRACTS) {
+    const { abi, bytecode } = WIRED_ARTIFACTS[key];
+    deployed[key] = await create(artifact, abi, bytecode, resolve(args) as ContractConstructorArgs);
+  }
+  for (const { on, functionName, args } of WIRING_CALLS) {
+    const name = callName(on, functionName, args);
     await step(name, async () => {
       const { request } = await publicClient.simulateContract({
-        address: settlement,
-        abi: inferenceSettlementAbi,
-        functionName: "bindMode",
-        args: [mode, target],
+        address: deployed[on]!,
+        abi: WIRED_ARTIFACTS[on].abi,
+        functionName,
+        args: resolve(args),
         account,
-      });
-      await mined(name, await walletClient.writeContract(request));
+      } as unknown as SimulateContractParameters);
+      await mined(name, await walletClient.writeContract(request as unknown as WriteContractParameters));
     });
   }
+  const { models, operators, settlement, signatureMode, zkMode } = deployed as Required<typeof deployed>;
   if (options.irisVerifier === true) {
     deployed.irisVerifier = await create(
       "IrisMlpVerifier",

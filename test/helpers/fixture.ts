@@ -22,6 +22,14 @@ import {
   type ResultFields,
   type ResultMessage,
 } from "../../src/protocol/index.js";
+import {
+  resolveWiring,
+  WIRING_CALLS,
+  WIRING_CONTRACTS,
+  type WiredContract,
+  type WiringParameter,
+  type WiringValue,
+} from "../../src/protocol/wiring.js";
 import type {
   InferenceSettlement,
   ModelRegistry,
@@ -134,31 +142,42 @@ export async function deployProtocol(): Promise<Deployed> {
   const { governance, treasury, modelOwner, operator, payout, requester, other, reporter } =
     await namedAccounts();
   const token = await ethers.deployContract("OPGToken", [governance.address, SUPPLY]);
-  const models = await ethers.deployContract("ModelRegistry", [await token.getAddress()]);
-  const operators = await ethers.deployContract("OperatorRegistry", [
-    await token.getAddress(),
-    governance.address,
-    MIN_STAKE,
-    UNBONDING_DELAY,
-  ]);
-  const settlement = await ethers.deployContract("InferenceSettlement", [
-    await token.getAddress(),
-    await models.getAddress(),
-    await operators.getAddress(),
-    governance.address,
-    treasury.address,
-    PROTOCOL_FEE_BPS,
-  ]);
-  const signatureMode = await ethers.deployContract("SignatureMode", [
-    await settlement.getAddress(),
-    governance.address,
-    PENALTY,
-    REWARD_BPS,
-  ]);
-  const zkMode = await ethers.deployContract("ZkMode", [await settlement.getAddress()]);
-  await operators.connect(governance).bindSettlement(await settlement.getAddress());
-  await settlement.connect(governance).bindMode(VerificationMode.Signature, await signatureMode.getAddress());
-  await settlement.connect(governance).bindMode(VerificationMode.Zk, await zkMode.getAddress());
+  // The contracts and governance calls of `src/protocol/wiring.ts`, as every deployment makes them.
+  const parameters: Record<WiringParameter, unknown> = {
+    governance: governance.address,
+    treasury: treasury.address,
+    minStake: MIN_STAKE,
+    unbondingDelay: UNBONDING_DELAY,
+    protocolFeeBps: PROTOCOL_FEE_BPS,
+    equivocationPenalty: PENALTY,
+    reporterRewardBps: REWARD_BPS,
+  };
+  const addresses: Partial<Record<WiredContract, string>> = { token: await token.getAddress() };
+  const contracts: Partial<Record<WiredContract, Awaited<ReturnType<typeof ethers.deployContract>>>> = {};
+  const resolve = (values: readonly WiringValue[]) =>
+    resolveWiring<unknown>(
+      values,
+      (key) => addresses[key]!,
+      (name) => parameters[name],
+      (bit) => bit,
+    );
+  for (const { key, artifact, args } of WIRING_CONTRACTS) {
+    const deployed = await ethers.deployContract(artifact, resolve(args));
+    contracts[key] = deployed;
+    addresses[key] = await deployed.getAddress();
+  }
+  for (const { on, functionName, args } of WIRING_CALLS) {
+    const target = contracts[on]!.connect(governance) as unknown as Record<
+      string,
+      (...a: unknown[]) => Promise<{ wait(): Promise<unknown> }>
+    >;
+    await (await target[functionName]!(...resolve(args))).wait();
+  }
+  const models = contracts.models as unknown as ModelRegistry;
+  const operators = contracts.operators as unknown as OperatorRegistry;
+  const settlement = contracts.settlement as unknown as InferenceSettlement;
+  const signatureMode = contracts.signatureMode as unknown as SignatureMode;
+  const zkMode = contracts.zkMode as unknown as ZkMode;
   for (const account of [modelOwner, operator, requester, other, reporter]) {
     await token.connect(governance).transfer(account.address, 100_000n * OPG);
   }
