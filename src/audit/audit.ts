@@ -4,9 +4,12 @@ import { boundModeContract, modeModule } from "../modes/index.js";
 import type { AuditTools, ModeAuditContext } from "../modes/types.js";
 import { fromDataUri } from "../model/encoding.js";
 import { computeModelId } from "../protocol/ids.js";
-import { modeName, RequestStatus } from "../protocol/modes.js";
-import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
-import type { AuditCheck, AuditedModel, AuditReport, AuditResult, AuditVerdict } from "./types.js";
+import { modeName } from "../protocol/modes.js";
+import type { InferenceRequest } from "../protocol/request.js";
+import { getRequest } from "../sdk/actions/getRequest.js";
+import { OpgError } from "../sdk/errors.js";
+import type { RequestInfo } from "../sdk/types.js";
+import type { AuditCheck, AuditedModel, AuditReport, AuditVerdict } from "./types.js";
 
 export type { AuditCheck, AuditedModel, AuditReport, AuditResult, AuditVerdict } from "./types.js";
 export type { AuditTools } from "../modes/types.js";
@@ -53,61 +56,35 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
   const checks: AuditCheck[] = [];
   const check: Check = (name, ok, detail) => checks.push({ name, ok, detail });
 
-  const [opened] = await client.getContractEvents({
-    address: settlement,
-    abi: inferenceSettlementAbi,
-    eventName: "RequestOpened",
-    args: { requestId },
-    fromBlock,
-    strict: true,
-  });
-  if (opened === undefined) {
+  // The SDK's one request read: the opening event, the status and, once settled, the result.
+  let info: RequestInfo;
+  try {
+    info = await getRequest({ publicClient: client, addresses: { settlement } }, { requestId, fromBlock });
+  } catch (error) {
+    if (!(error instanceof OpgError && error.code === "UnknownRequest")) throw error;
     check("request exists", false, `no RequestOpened event for request ${requestId} at ${settlement}`);
     return { requestId, verdict: "unknown", checks };
   }
-  const request = toInferenceRequest(opened.args.request);
+  const { request, status } = info;
   check(
     "request opened",
     true,
-    `block ${opened.blockNumber}, tx ${opened.transactionHash}, mode ${modeName(request.mode)}`,
+    `block ${info.blockNumber}, tx ${info.transactionHash}, mode ${modeName(request.mode)}`,
   );
-
-  const status =
-    RequestStatus[
-      await client.readContract({
-        address: settlement,
-        abi: inferenceSettlementAbi,
-        functionName: "requestStatus",
-        args: [requestId],
-      })
-    ] ?? "None";
   if (status === "Pending") return { requestId, verdict: "pending", checks, request };
   if (status === "Refunded") {
     check("request refunded", true, "no result was delivered; the fee went back to the requester");
     return { requestId, verdict: "refunded", checks, request };
   }
-
-  const [fulfilled] = await client.getContractEvents({
-    address: settlement,
-    abi: inferenceSettlementAbi,
-    eventName: "RequestFulfilled",
-    args: { requestId },
-    fromBlock: opened.blockNumber,
-    strict: true,
-  });
-  if (fulfilled === undefined) {
+  const result = info.result;
+  if (result === undefined) {
     check("result settled", false, `status is ${status} but no RequestFulfilled event was found`);
     return { requestId, verdict: "rejected", checks, request };
   }
-  const result: AuditResult = {
-    ...fulfilled.args,
-    transactionHash: fulfilled.transactionHash,
-    blockNumber: fulfilled.blockNumber,
-  };
   check(
     "result settled",
     true,
-    `block ${fulfilled.blockNumber}, tx ${fulfilled.transactionHash}, status ${status}`,
+    `block ${result.blockNumber}, tx ${result.transactionHash}, status ${status}`,
   );
   check(
     "inline output matches output hash",
@@ -130,7 +107,7 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
     );
   } else {
     const [transaction, chainId] = await Promise.all([
-      client.getTransaction({ hash: fulfilled.transactionHash }),
+      client.getTransaction({ hash: result.transactionHash }),
       client.getChainId(),
     ]);
     const context: ModeAuditContext = {
@@ -147,9 +124,9 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
       check,
     };
     await mode.auditSettlement(context);
-    const input = await (options.readInput ?? readDataUri)(opened.args.inputUri);
+    const input = await (options.readInput ?? readDataUri)(info.inputUri);
     if (input === undefined) {
-      const uri = opened.args.inputUri;
+      const uri = info.inputUri;
       check(
         "input available",
         false,

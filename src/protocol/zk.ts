@@ -60,9 +60,14 @@ export function fieldToBytes32(value: bigint): Hex {
   return `0x${value.toString(16).padStart(64, "0")}`;
 }
 
-/** A Groth16 proof as `fulfillZk` takes it (`IInferenceSettlement.ZkProof`). */
+/** A Groth16 proof as `fulfillZk` takes it (`IZkMode.ZkProof`): the protocol's one proof shape. */
 export interface ZkProofArgs {
   a: readonly [bigint, bigint];
   b: readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
   c: readonly [bigint, bigint];
 }
+
+type Writable<T> = { -readonly [K in keyof T]: Writable<T[K]> };
+
+/** {@link ZkProofArgs} with mutable tuples, as typechain (ethers) bindings take it. */
+export type WritableZkProofArgs = Writable<ZkProofArgs>;

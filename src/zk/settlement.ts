@@ -1,15 +1,8 @@
-import type { ZkProofArgs } from "../protocol/zk.js";
+import type { WritableZkProofArgs, ZkProofArgs } from "../protocol/zk.js";
 import type { Groth16Proof, SolidityCalldata } from "./prover.js";
 
-/** `IZkMode.ZkProof` in the mutable shape typechain/ethers and viem take. */
-export interface SettlementZkProof {
-  a: [bigint, bigint];
-  b: [[bigint, bigint], [bigint, bigint]];
-  c: [bigint, bigint];
-}
-
 /** The `ZkMode.fulfillZk(request, requestId, output, proof)` arguments carried by a proof's Solidity calldata. */
-export function settlementProof(calldata: SolidityCalldata): { output: bigint; proof: SettlementZkProof } {
+export function settlementProof(calldata: SolidityCalldata): { output: bigint; proof: WritableZkProofArgs } {
   const [[b00, b01], [b10, b11]] = calldata.pB;
   return {
     output: calldata.pubSignals[0],
