@@ -4,7 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { IRIS_ZK_PARAMS, irisAgreement } from "../src/zk/index.js";
+import { irisAgreement } from "../src/zk/agreement.js";
+import { IRIS_ZK_PARAMS } from "../src/zk/index.js";
 
 const modelPath = process.argv[2] ?? fileURLToPath(new URL("../models/iris-mlp.onnx", import.meta.url));
 

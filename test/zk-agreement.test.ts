@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { buildMlpOnnx } from "../src/model/onnx-mlp.js";
 import { IRIS_ONNX_OPTIONS } from "../src/model/iris.js";
-import { IRIS_ZK_PARAMS, irisAgreement, quantizeLayers, quantizeOnnx } from "../src/zk/index.js";
+import { irisAgreement } from "../src/zk/agreement.js";
+import { IRIS_ZK_PARAMS, quantizeLayers, quantizeOnnx } from "../src/zk/index.js";
 import onnxProto from "onnx-proto";
 
 const MODEL_PATH = fileURLToPath(new URL("../models/iris-mlp.onnx", import.meta.url));

@@ -8,5 +8,5 @@ export * from "./witness.js";
 export * from "./prover.js";
 export * from "./symbols.js";
 export * from "./witness-calculator.js";
-export * from "./agreement.js";
 export * from "./settlement.js";
+export * from "../sdk/inputs.js";
