@@ -303,7 +303,7 @@ describe("operator input validation (pure, fast-check)", () => {
     expect(short).to.deep.equal({
       skip: {
         code: "malformed_input",
-        detail: "8 bytes is not a non-empty whole number of rows of 4 float32 values (16 bytes each)",
+        detail: "2 values: the model takes 4 values per sample (a non-empty whole number of samples)",
       },
     });
     const huge = validateInput(toDataUri(encodeFeatures([5.1, 3.5, 1.4, 1e40])), sigShape);

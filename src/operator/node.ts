@@ -331,7 +331,8 @@ export class OperatorNode {
     if (differences.length > 0) {
       this.chainChanged(
         `the RPC now serves chain ${actual.chainId} (genesis ${actual.genesisHash}), not the chain ` +
-          `${this.binding!.chainId} (genesis ${this.binding!.genesisHash}) this node's state is bound to: not serving`,
+          `${this.binding!.chainId} (genesis ${this.binding!.genesisHash}) this node's state is bound to: not serving ` +
+          "(if the chain was restarted for good, restart the node: its default state file follows the chain)",
         false,
       );
     }

@@ -75,7 +75,7 @@ export function validateFeatures(bytes: Uint8Array, shape: InputShape): InputChe
     return {
       skip: skip(
         "oversized_input",
-        `${bytes.length} bytes is more than ${shape.maxRows} ${rowsWord} of ${shape.width} float32 values`,
+        `${Math.floor(bytes.length / FLOAT32_BYTES)} values is more than ${shape.maxRows} ${rowsWord} of ${shape.width} values`,
       ),
     };
   }
@@ -83,8 +83,9 @@ export function validateFeatures(bytes: Uint8Array, shape: InputShape): InputChe
     return {
       skip: skip(
         "malformed_input",
-        `${bytes.length} bytes is not a non-empty whole number of rows of ${shape.width} float32 values ` +
-          `(${rowBytes} bytes each)`,
+        bytes.length % FLOAT32_BYTES === 0
+          ? `${bytes.length / FLOAT32_BYTES} values: the model takes ${shape.width} values per sample (a non-empty whole number of samples)`
+          : `${bytes.length} bytes is not a whole number of float32 values (4 bytes each)`,
       ),
     };
   }
