@@ -183,7 +183,9 @@ console.log(typeof createOpgClient, VerificationMode.Zk, inferenceSettlementAbi.
     expect((await sh("node", ["subpaths.mjs"])).stdout.trim()).to.equal("ok");
   });
 
-  it("runs the README's dApp script: a read, a paid request, the verified answer decoded", async () => {
+  it("runs the README's dApp script (the README shows it verbatim): a read, a paid request, the verified answer decoded", async () => {
+    const script = await readFile(join(ROOT, "docs/examples/dapp.mjs"), "utf8");
+    expect(await readFile(join(ROOT, "README.md"), "utf8")).to.contain("```js\n" + script + "```");
     await copyFile(join(ROOT, "docs/examples/dapp.mjs"), join(dir, "dapp.mjs"));
     const { stdout } = await sh("node", ["dapp.mjs"], {
       OPG_RPC_URL: devnet!.url,
