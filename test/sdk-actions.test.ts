@@ -5,6 +5,7 @@ import * as actions from "../src/sdk/actions/index.js";
 import {
   checkFeatures,
   decodeOutput,
+  decodeProtocolError,
   MAX_INPUT_ROWS,
   getRequestStatus,
   OpgError,
@@ -178,5 +179,27 @@ describe("sdk actions", function () {
     expect(
       message(new Array<number>(4 * (MAX_INPUT_ROWS[VerificationMode.Signature]! + 1)).fill(1)),
     ).to.match(/65 samples of 4 values, but a signature-mode request carries at most 64/);
+  });
+
+  it("moves ledger balance and sets a mode's allowance over it", async () => {
+    const OPG = 10n ** 18n;
+    const other = chain.clientFor(5);
+    const to = other.account()!.address;
+    const before = await other.getBalance();
+    await requester.deposit({ amount: 5n * OPG });
+    const mine = await requester.getBalance();
+    await requester.transferBalance({ to, amount: OPG });
+    expect(await other.getBalance()).to.equal(before + OPG);
+    expect(await requester.getBalance()).to.equal(mine - OPG);
+    const tooMuch = await rejection(requester.transferBalance({ to, amount: mine }));
+    expect(decodeProtocolError(tooMuch)?.name).to.equal("InsufficientBalance");
+
+    await requester.approveMode({ mode: VerificationMode.Signature, amount: 3n * OPG });
+    expect(await requester.getModeAllowance({ mode: VerificationMode.Signature })).to.equal(3n * OPG);
+    expect(
+      await other.getModeAllowance({ mode: VerificationMode.Signature, owner: requester.account()!.address }),
+    ).to.equal(3n * OPG);
+    await requester.approveMode({ mode: VerificationMode.Signature, amount: 0n });
+    expect(await requester.getModeAllowance({ mode: VerificationMode.Signature })).to.equal(0n);
   });
 });

@@ -1,11 +1,13 @@
 /** Every SDK action: one per file, each `(client, params)`, as `createOpgClient` binds them. */
 export * from "./approve.js";
+export * from "./approveMode.js";
 export * from "./assertChain.js";
 export * from "./deposit.js";
 export * from "./fulfillSigned.js";
 export * from "./fulfillZk.js";
 export * from "./getAllowance.js";
 export * from "./getBalance.js";
+export * from "./getModeAllowance.js";
 export * from "./getModeContract.js";
 export * from "./getModel.js";
 export * from "./getOpenModes.js";
@@ -26,6 +28,7 @@ export * from "./signPermit.js";
 export * from "./signResult.js";
 export * from "./signerProof.js";
 export * from "./stake.js";
+export * from "./transferBalance.js";
 export * from "./transferToken.js";
 export * from "./unbond.js";
 export * from "./waitForResult.js";
