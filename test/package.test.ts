@@ -183,6 +183,48 @@ console.log(typeof createOpgClient, VerificationMode.Zk, inferenceSettlementAbi.
     expect((await sh("node", ["subpaths.mjs"])).stdout.trim()).to.equal("ok");
   });
 
+  it("type-checks a TypeScript consumer of every subpath against the installed declarations (skipLibCheck off)", async () => {
+    await writeFile(
+      join(dir, "consumer.ts"),
+      `import { createOpgClient, decodeOutput, type OpgClient, type RequestInfo } from "opg-verifiable-inference";
+import { getRequestStatus } from "opg-verifiable-inference/actions";
+import { inferenceSettlementAbi } from "opg-verifiable-inference/abi";
+import { deployProtocol } from "opg-verifiable-inference/deploy";
+import { prove, releaseZk, type ZkProof } from "opg-verifiable-inference/zk";
+import { auditRequest, type AuditReport } from "opg-verifiable-inference/audit";
+import { OperatorNode, type OperatorNodeOptions } from "opg-verifiable-inference/operator";
+import { createModel } from "opg-verifiable-inference/model";
+export type Used = [OpgClient, RequestInfo, ZkProof, AuditReport, OperatorNodeOptions];
+export const used = [createOpgClient, decodeOutput, getRequestStatus, inferenceSettlementAbi, deployProtocol, prove,
+  releaseZk, auditRequest, OperatorNode, createModel];
+`,
+    );
+    await writeFile(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2022",
+          noEmit: true,
+          skipLibCheck: false,
+          types: ["node"],
+          typeRoots: [join(ROOT, "node_modules/@types")],
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+    // The repository's TypeScript (the dApp project has none installed); the package's own declarations, viem's and
+    // the shipped ones for snarkjs (types/) must all resolve.
+    const tsc = await sh("node", [
+      join(ROOT, "node_modules/typescript/bin/tsc"),
+      "-p",
+      "tsconfig.json",
+    ]).catch((error: unknown) => ({ stdout: (error as { stdout: string }).stdout }));
+    expect(tsc.stdout).to.equal("");
+  });
+
   it("runs the README's dApp script (the README shows it verbatim): a read, a paid request, the verified answer decoded", async () => {
     const script = await readFile(join(ROOT, "docs/examples/dapp.mjs"), "utf8");
     expect(await readFile(join(ROOT, "README.md"), "utf8")).to.contain("```js\n" + script + "```");

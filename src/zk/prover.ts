@@ -1,3 +1,6 @@
+// snarkjs ships no types: the package ships ours (types/), and this reference carries them into dist/zk/prover.d.ts.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="../../types/snarkjs.d.ts" preserve="true" />
 /** Groth16 proving and off-chain verification with snarkjs, and the Solidity calldata of a proof. */
 import { readFile } from "node:fs/promises";
 import * as snarkjs from "snarkjs";
