@@ -417,7 +417,8 @@ describe("sdk", function () {
         { ...base, mode: VerificationMode.Zk, inputHash: `0x${"ff".repeat(32)}` },
         /zk input commitment is not a BN254 field element/,
       ],
-      [{ ...base, mode: 3 as VerificationMode }, /unknown verification mode 3/],
+      [{ ...base, mode: 3 as VerificationMode }, /verification mode 3 has no on-chain request/],
+      [{ ...base, mode: VerificationMode.Quiet }, /verification mode 4 has no on-chain request/],
     ];
     for (const [params, message] of cases) {
       const error = await rejection(requester.openRequest({ ...params, pay: "permit" }));

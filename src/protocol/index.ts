@@ -8,3 +8,5 @@ export * from "./permit.js";
 export * from "./model.js";
 export * from "./defaults.js";
 export * from "./limits.js";
+export * from "./quiet.js";
+export * from "./merkle.js";

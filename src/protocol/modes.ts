@@ -4,6 +4,8 @@ export const VerificationMode = {
   Signature: 1,
   /** Result proven by a zk proof. */
   Zk: 2,
+  /** Answered off chain with a signed receipt, logged in batches, open to challenges (`QuietMode`, docs/quiet.md). */
+  Quiet: 4,
 } as const;
 
 export type VerificationMode = (typeof VerificationMode)[keyof typeof VerificationMode];
@@ -12,6 +14,7 @@ export type VerificationMode = (typeof VerificationMode)[keyof typeof Verificati
 export const MODE_NAMES: Readonly<Record<VerificationMode, string>> = {
   [VerificationMode.Signature]: "signature",
   [VerificationMode.Zk]: "zk",
+  [VerificationMode.Quiet]: "quiet",
 };
 
 /** Human name of a single mode, for reports. */

@@ -149,8 +149,9 @@ export function addRequestCommand(parent: Command, cli: CliEnv): Command {
       "3600",
     )
     .addOption(
-      new Option("--mode <mode>", "verification mode")
-        .choices(Object.values(MODE_NAMES))
+      // Quiet mode has no on-chain request: it is asked of an operator's endpoint (docs/quiet.md).
+      new Option("--mode <mode>", "verification mode of the on-chain request")
+        .choices([MODE_NAMES[VerificationMode.Signature], MODE_NAMES[VerificationMode.Zk]])
         .default(MODE_NAMES[VerificationMode.Signature]),
     )
     .option(

@@ -30,7 +30,7 @@ export async function openRequest(
   if (mode !== VerificationMode.Signature && mode !== VerificationMode.Zk) {
     throw new OpgError(
       "BadInput",
-      `unknown verification mode ${mode}: use VerificationMode.Signature or .Zk`,
+      `verification mode ${mode} has no on-chain request: use VerificationMode.Signature or .Zk (quiet mode is asked of an operator's endpoint)`,
     );
   }
   if (mode === VerificationMode.Zk) checkField(BigInt(params.inputHash), "the zk input commitment");
