@@ -28,6 +28,7 @@ const CONTRACTS = [
     bytecode: true,
   },
   { name: "zkMode", artifact: "contracts/modes/ZkMode.sol/ZkMode.json", bytecode: true },
+  { name: "quietMode", artifact: "contracts/modes/QuietMode.sol/QuietMode.json", bytecode: true },
   {
     name: "irisMlpVerifier",
     artifact: "contracts/verifiers/IrisMlpVerifier.sol/IrisMlpVerifier.json",

@@ -12,4 +12,6 @@ library VerificationModes {
     Mode internal constant SIGNATURE = Mode.wrap(1 << 0);
     /// @notice Result proven by a Groth16 proof that the committed model produced the output (`ZkMode`).
     Mode internal constant ZK = Mode.wrap(1 << 1);
+    /// @notice Result answered off chain with a signed receipt, logged in batches, open to challenges (`QuietMode`).
+    Mode internal constant QUIET = Mode.wrap(1 << 2);
 }

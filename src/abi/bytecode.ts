@@ -4,6 +4,7 @@ import {
   modelRegistryBytecode,
   operatorRegistryBytecode,
   opgTokenBytecode,
+  quietModeBytecode,
   signatureModeBytecode,
   zkModeBytecode,
 } from "./generated-bytecode.js";
@@ -20,5 +21,6 @@ export const protocolBytecode = {
   inferenceSettlement: inferenceSettlementBytecode,
   signatureMode: signatureModeBytecode,
   zkMode: zkModeBytecode,
+  quietMode: quietModeBytecode,
   irisMlpVerifier: irisMlpVerifierBytecode,
 } as const;

@@ -6,6 +6,7 @@ import {
   modelRegistryAbi,
   operatorRegistryAbi,
   opgTokenAbi,
+  quietModeAbi,
   signatureModeAbi,
   zkModeAbi,
 } from "./generated.js";
@@ -18,6 +19,7 @@ export {
   modelRegistryAbi,
   operatorRegistryAbi,
   opgTokenAbi,
+  quietModeAbi,
   signatureModeAbi,
   zkModeAbi,
 };
@@ -30,6 +32,7 @@ export const protocolErrorsAbi = [
   ...inferenceSettlementAbi,
   ...signatureModeAbi,
   ...zkModeAbi,
+  ...quietModeAbi,
   ...modelRegistryAbi,
   ...operatorRegistryAbi,
   ...opgTokenAbi,

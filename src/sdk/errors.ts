@@ -248,7 +248,7 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     case "RewardTooHigh":
       return `reporter reward ${a(0)} bps is above ${ProtocolLimits.BPS} bps; lower the reporter reward`;
     case "NotEquivocation":
-      return "the two results have the same output: that is not equivocation";
+      return "the two pieces of evidence do not contradict each other (the same output, or receipts sharing neither sequence number nor request): that is not equivocation";
     case "UnknownRequest":
       return `no request ${a(0)} with hash ${a(1)} was ever opened: evidence must concern a real request, posted exactly as opened`;
     case "EvidenceExpired":
@@ -268,6 +268,59 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
       return `public signal ${a(0)} (${a(1)}) is not a BN254 field element`;
     case "VerifierCodeChanged":
       return `the verifier ${a(0)} now has code hash ${a(2)}, not the ${a(1)} the model version pinned: no proof settles until it is restored; refund the request`;
+    // ------------------------------------------------------------------ quiet mode (QuietMode, docs/quiet.md)
+    case "NotNextSeq":
+      return `the batch must start at sequence number ${a(0)}, not ${a(1)}: the log is append-only and gap-free`;
+    case "BadBatchSize":
+      return `a batch holds 1 to 65536 receipts, not ${a(0)}`;
+    case "UnknownBatch":
+      return `operator ${a(0)} committed no batch with these fields at index ${a(1)}: give the batch exactly as its BatchCommitted event has it`;
+    case "SeqNotInBatch":
+      return `sequence number ${a(0)} is not in the batch (${a(1)} to ${a(1)} + ${a(2)} - 1): give the batch that holds it`;
+    case "InvalidLogProof":
+      return "the Merkle proof does not prove that leaf at that position in the batch: build it from the batch's receipts";
+    case "ReceiptRequestMismatch":
+      return `the receipt answers request ${a(0)}, not this one (${a(1)}): give the request exactly as the payer signed it`;
+    case "OperatorMismatch":
+      return `the receipt is by ${a(0)} but the request (or the other receipt) names ${a(1)}`;
+    case "TtlTooLong":
+      return `the request's deadline ${a(0)} is further than the mode's maxTtl from the receipt's time ${a(1)}: such a receipt is not valid`;
+    case "KeyRetiredBeforeReceipt":
+      return `key ${a(0)} was retired at ${date(args[1])}, before the receipt's time: it cannot be evidence for it`;
+    case "ChallengeClosed":
+      return `the request's challenge deadline passed at ${date(args[0])}`;
+    case "NotOmitted":
+      return "the receipt is the leaf committed at its position: nothing was omitted";
+    case "NotLate":
+      return `the batch was committed at ${date(args[0])}, in time (due by ${date(args[1])})`;
+    case "NotUncommitted":
+      return `sequence number ${a(0)} is committed (the next is ${a(1)}), or its commit deadline ${date(args[2])} has not passed`;
+    case "OutputMatches":
+      return "the proven output is the receipt's: the receipt is right";
+    case "NoZkCircuit":
+      return `model ${a(0)} has no zk circuit: a wrong output cannot be proven on chain (equivocation and omission still can)`;
+    case "ReceiptEvidenceUsed":
+      return `this evidence (${a(0)}) was already used: each cheat is slashed once`;
+    case "ReceiptIsStruck":
+      return `receipt ${a(1)} of operator ${a(0)} was proven wrong: do not accept it`;
+    case "NotFinal":
+      return `not final until ${date(args[0])} (the request's deadline plus the commit and challenge windows)`;
+    case "NotYourVoucher":
+      return `the voucher is for operator ${a(0)}: only that operator redeems it`;
+    case "InvalidPayerSignature":
+      return `the voucher is not signed by its payer ${a(0)}`;
+    case "TooManyVouchers":
+      return `${a(0)} vouchers in one call; at most 256: split them`;
+    case "QuietModeNotAllowed":
+      return `model ${a(0)} does not allow quiet mode`;
+    case "RefundNotDue":
+      return `no refund was requested (requestRefund), or its notice period runs until ${date(args[0])}`;
+    case "InvalidWindows":
+      return "the windows are out of range: all must be positive, maxTtl at most 30 days, the notice at least maxTtl plus both windows, the reward at most 100%";
+    case "BatchCommittedLate":
+      return `the batch was committed at ${date(args[0])}, after the request's commit deadline ${date(args[1])}: its receipts are not accepted`;
+    case "NotAnOperator":
+      return `${a(0)} is not a registered operator`;
     // ------------------------------------------------------------------ shared, token, governance
     case "InvalidAmount":
       return "the amount must be greater than zero (and fit the contract's field)";
