@@ -49,6 +49,16 @@ abstract contract ProtocolFixture is BaseTest {
     SignalHashVerifier internal verifier;
 
     function _deployProtocol() internal {
+        _deployCore();
+        testMode = new TestMode(core, TEST_BIT);
+        vm.prank(governance);
+        core.bindMode(TEST_BIT, address(testMode));
+        vm.label(address(testMode), "TestMode");
+    }
+
+    /// @dev Everything but the test mode: the token, the registries, the core, the signature and zk modes (bound) and
+    /// the pure signal-hash verifier. Bit 4 stays free (for `TestMode`, or `QuietMode`).
+    function _deployCore() internal {
         vm.warp(START_TIME);
         governance = vm.addr(_key("governance", 0));
         treasury = vm.addr(_key("treasury", 0));
@@ -58,13 +68,11 @@ abstract contract ProtocolFixture is BaseTest {
         core = new InferenceSettlement(token, models, operators, governance, treasury, PROTOCOL_FEE_BPS);
         signatureMode = new SignatureMode(core, governance, PENALTY, REWARD_BPS);
         zkMode = new ZkMode(core);
-        testMode = new TestMode(core, TEST_BIT);
         verifier = new SignalHashVerifier();
         vm.startPrank(governance);
         operators.bindSettlement(address(core));
         core.bindMode(SIGNATURE, address(signatureMode));
         core.bindMode(ZK, address(zkMode));
-        core.bindMode(TEST_BIT, address(testMode));
         vm.stopPrank();
         vm.label(address(token), "OPG");
         vm.label(address(models), "ModelRegistry");
@@ -72,7 +80,6 @@ abstract contract ProtocolFixture is BaseTest {
         vm.label(address(core), "InferenceSettlement");
         vm.label(address(signatureMode), "SignatureMode");
         vm.label(address(zkMode), "ZkMode");
-        vm.label(address(testMode), "TestMode");
         vm.label(address(verifier), "SignalHashVerifier");
     }
 
