@@ -16,8 +16,21 @@ import {
   type OpenedRequest,
 } from "../../src/ethers/index.js";
 import { loadIris } from "../../src/model/iris.js";
+import { privateKeyToAccount } from "viem/accounts";
+import { testAccountKey } from "../../src/devnet/accounts.js";
 import {
   fieldToBytes32,
+  hashQuietRequest,
+  hashReceipt,
+  LogTree,
+  QUIET_MODE_BIT,
+  quietModeDomain,
+  receiptLeaf,
+  signQuietRequest,
+  signReceipt,
+  zkOutputHash,
+  type QuietRequest,
+  type Receipt,
   operatorRegistryDomain,
   resultClaim,
   resultMessage,
@@ -27,6 +40,8 @@ import {
 } from "../../src/protocol/index.js";
 import {
   buildZkInference,
+  circuitInput,
+  fixedPointForward,
   inputCommitment,
   prove,
   quantizeInput,
@@ -250,5 +265,212 @@ export async function measureGas(
   await (await zkCycle(0)).wait();
   await measure("fulfillZk", zkCycle(75));
   for (const sample of extraProofs) await (await zkCycle(sample)).wait();
+
+  await measureQuiet(connection, {
+    settlement,
+    models,
+    operators,
+    governance,
+    operator,
+    keeper,
+    signingKey: nextKey.privateKey as Hex,
+    zkSpec: zk.spec,
+    quantized: zk.quantized,
+    measure,
+    gas,
+  });
   return { gas, proofs };
+}
+
+/** What the quiet-mode measurements need from the main run. */
+interface QuietContext {
+  settlement: Awaited<ReturnType<typeof deployLocalSystem>>["settlement"];
+  models: Awaited<ReturnType<typeof deployLocalSystem>>["models"];
+  operators: Awaited<ReturnType<typeof deployLocalSystem>>["operators"];
+  governance: Awaited<ReturnType<NetworkConnection["ethers"]["getSigners"]>>[number];
+  operator: QuietContext["governance"];
+  keeper: QuietContext["governance"];
+  /** The operator's current signing key. */
+  signingKey: Hex;
+  zkSpec: Awaited<ReturnType<typeof irisRegistration>>["spec"];
+  quantized: Awaited<ReturnType<typeof irisRegistration>>["quantized"];
+  measure: (name: string, tx: Promise<ContractTransactionResponse>) => Promise<unknown>;
+  gas: GasFigures;
+}
+
+const QUIET = {
+  commitWindow: 600n,
+  challengeWindow: 900n,
+  maxTtl: 3_600n,
+  notice: 5_100n,
+  penalty: 100n * OPG,
+};
+
+/**
+ * Quiet mode (issue #10): QuietMode bound to bit 4; a 1,024-receipt batch committed after a warm-up batch; a
+ * receipt accepted on chain (`verifyReceiptOnChain`: what the check adds to a consumer's own transaction, calldata
+ * and execution, without the 21,000 intrinsic); the three challenges (a real Groth16 proof for the wrong output);
+ * and one redemption of 8 channels' vouchers (`quietRedeem`: per channel).
+ */
+async function measureQuiet(connection: NetworkConnection, c: QuietContext): Promise<void> {
+  const { ethers, networkHelpers } = connection;
+  const { settlement, models, governance, operator, keeper, measure, gas } = c;
+  const quiet = await ethers.deployContract("QuietMode", [
+    await settlement.getAddress(),
+    QUIET.commitWindow,
+    QUIET.challengeWindow,
+    QUIET.maxTtl,
+    QUIET.notice,
+    QUIET.penalty,
+    2_500,
+  ]);
+  const quietAddress = (await quiet.getAddress()) as Address;
+  await (await settlement.connect(governance).bindMode(QUIET_MODE_BIT, quietAddress)).wait();
+  // Enough stake for the three challenges below (the signature-mode equivocation above took some).
+  await (await c.operators.connect(operator).stake(1_000n * OPG)).wait();
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  const domain = quietModeDomain(chainId, quietAddress);
+  const signer = privateKeyToAccount(c.signingKey);
+  const operatorAddress = operator.address as Address;
+  const [modelOwner] = (await ethers.getSigners()).slice(1, 2);
+  const register = async (spec: typeof c.zkSpec) => {
+    const receipt = await (await models.connect(modelOwner).registerModel(spec)).wait();
+    return models.interface.parseLog(receipt!.logs[0]!)!.args.getValue("modelId") as Hex;
+  };
+  const modelId = await register({
+    ...c.zkSpec,
+    name: "iris-quiet-signed",
+    zkCommitment: ZERO_HASH,
+    zkVerifier: ZERO_ADDRESS,
+    zkVerifierCodeHash: ZERO_HASH,
+    modes: VerificationMode.Signature | VerificationMode.Quiet,
+  });
+  const zkModelId = await register({
+    ...c.zkSpec,
+    name: "iris-quiet-zk",
+    modes: VerificationMode.Zk | VerificationMode.Quiet,
+  });
+
+  // Eight payers, each with a funded channel to the operator and one signed request.
+  const token = await ethers.getContractAt("OPGToken", await settlement.token());
+  const now = BigInt(await networkHelpers.time.latest());
+  const payers = Array.from({ length: 8 }, (_, i) => privateKeyToAccount(testAccountKey(6 + i)));
+  const vouchers: { request: QuietRequest; signature: Hex }[] = [];
+  for (const [i, payer] of payers.entries()) {
+    const account = await ethers.getSigner(payer.address);
+    await (await token.connect(governance).transfer(payer.address, 100n * OPG)).wait();
+    await (await token.connect(account).approve(await settlement.getAddress(), 100n * OPG)).wait();
+    await (await settlement.connect(account).deposit(100n * OPG)).wait();
+    await (await settlement.connect(account).approveMode(QUIET_MODE_BIT, 50n * OPG)).wait();
+    await (await quiet.connect(account).fund(operatorAddress, 50n * OPG)).wait();
+    const request: QuietRequest = {
+      payer: payer.address,
+      operator: operatorAddress,
+      modelId,
+      inputHash: keccak256(toHex(`quiet input ${i}`)),
+      fee: 10n * OPG,
+      cumulative: 10n * OPG,
+      index: 0n,
+      deadline: now + 300n,
+    };
+    vouchers.push({ request, signature: await signQuietRequest(payer, domain, request) });
+  }
+  const signed = async (request: QuietRequest, seq: bigint, outputHash: Hex) => {
+    const receipt: Receipt = {
+      operator: operatorAddress,
+      seq,
+      request: hashQuietRequest(request),
+      outputHash,
+      time: now,
+    };
+    return { receipt, signature: await signReceipt(signer, domain, receipt) };
+  };
+
+  // The log: a warm-up batch (seq 0), then 1,024 receipts: the eight payers' (seq 1–8), then others.
+  const warm = await signed(vouchers[0]!.request, 0n, keccak256("0x00"));
+  await (
+    await quiet.connect(operator).commitBatch(0, 1, receiptLeaf(hashReceipt(warm.receipt)), "ipfs://warm")
+  ).wait();
+  const receipts = await Promise.all(
+    vouchers.map((v, i) => signed(v.request, BigInt(1 + i), keccak256(toHex(i)))),
+  );
+  const leaves = Array.from({ length: 1024 }, (_, i) =>
+    i < receipts.length ? receiptLeaf(hashReceipt(receipts[i]!.receipt)) : keccak256(toHex(`leaf ${i}`)),
+  );
+  // The cheat the omission challenge shows: seq 3's signed receipt is not the leaf committed for it.
+  const omitted = receipts[2]!;
+  leaves[2] = keccak256(toHex("another leaf"));
+  const tree = LogTree.fromLeaves(leaves);
+  const committed = (await measure(
+    "quietCommit1024",
+    quiet.connect(operator).commitBatch(1, 1024, tree.root, "https://operator.example/batches/1"),
+  )) as { blockNumber: number };
+  gas.quietGasPerInference = Math.round((gas.quietCommit1024! / 1024) * 10) / 10;
+  const committedAt = BigInt((await ethers.provider.getBlock(committed.blockNumber))!.timestamp);
+  const batch = { root: tree.root, firstSeq: 1n, count: 1024, committedAt };
+
+  const forked = await signed(vouchers[1]!.request, 1n, keccak256("0x99")); // a second receipt for seq 1
+  await measure(
+    "challengeEquivocation",
+    quiet
+      .connect(keeper)
+      .challengeEquivocation(
+        receipts[0]!.receipt,
+        vouchers[0]!.request,
+        receipts[0]!.signature,
+        forked.receipt,
+        vouchers[1]!.request,
+        forked.signature,
+      ),
+  );
+  await measure(
+    "challengeOmission",
+    quiet
+      .connect(keeper)
+      .challengeOmission(
+        omitted.receipt,
+        vouchers[2]!.request,
+        omitted.signature,
+        1n,
+        batch,
+        leaves[2],
+        tree.proof(2),
+      ),
+  );
+
+  // A wrong output for the zk model, proven with the real circuit (bound to the challenger).
+  const iris = loadIris();
+  const quantizedInput = quantizeInput(iris.features[0]!, c.quantized);
+  const truth = BigInt(fixedPointForward(c.quantized, quantizedInput).label);
+  const zkRequest: QuietRequest = {
+    ...vouchers[0]!.request,
+    modelId: zkModelId,
+    inputHash: fieldToBytes32(await inputCommitment(quantizedInput, c.quantized.params)),
+    index: 1n,
+    cumulative: 20n * OPG,
+  };
+  const wrong = await signed(zkRequest, 5_000n, zkOutputHash((truth + 1n) % 3n));
+  const binding = await quiet.quietBinding(operatorAddress, 5_000n, keeper.address);
+  const proven = await prove(circuitInput(c.quantized, quantizedInput, binding));
+  const args = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
+  await measure(
+    "challengeWrongOutput",
+    quiet.connect(keeper).challengeOutput(wrong.receipt, zkRequest, wrong.signature, args.output, args.proof),
+  );
+
+  // Final: accepted on chain, and redeemed.
+  await networkHelpers.time.increaseTo(now + 300n + QUIET.commitWindow + QUIET.challengeWindow + 1n);
+  const estimate = await quiet.verifyReceipt.estimateGas(
+    receipts[0]!.receipt,
+    vouchers[0]!.request,
+    1n,
+    batch,
+    tree.proof(0),
+  );
+  gas.verifyReceiptOnChain = Number(estimate) - 21_000;
+  await measure(
+    "quietRedeem8",
+    quiet.connect(operator).redeem(vouchers.map((v) => ({ request: v.request, signature: v.signature }))),
+  );
+  gas.quietRedeem = Math.round(gas.quietRedeem8! / vouchers.length);
 }
