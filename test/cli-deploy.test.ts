@@ -15,6 +15,7 @@ import {
   operatorRegistryAbi,
   opgTokenAbi,
   signatureModeAbi,
+  quietModeAbi,
   zkModeAbi,
 } from "../src/abi/index.js";
 import { readAddresses } from "../src/sdk/addresses.js";
@@ -69,6 +70,7 @@ describe("cli deploy", function () {
       "settlement",
       "signatureMode",
       "zkMode",
+      "quietMode",
       "irisVerifier",
     ];
     expect(Object.keys(file)).to.have.members([...contracts, "chainId"]);
@@ -87,9 +89,11 @@ describe("cli deploy", function () {
       "InferenceSettlement",
       "SignatureMode",
       "ZkMode",
+      "QuietMode",
       "OperatorRegistry.bindSettlement",
       "InferenceSettlement.bindMode(signature)",
       "InferenceSettlement.bindMode(zk)",
+      "InferenceSettlement.bindMode(quiet)",
       "IrisMlpVerifier",
     ]);
     const total = steps.reduce((sum, s) => sum + BigInt(s.gasUsed), 0n);
@@ -97,10 +101,15 @@ describe("cli deploy", function () {
 
     // The same wiring and defaults as deploy/modules/protocol.ts.
     const addresses = await readAddresses(out);
-    expect(addresses).to.include({ signatureMode: file.signatureMode, zkMode: file.zkMode });
+    expect(addresses).to.include({
+      signatureMode: file.signatureMode,
+      zkMode: file.zkMode,
+      quietMode: file.quietMode,
+    });
     for (const [mode, contract, abi] of [
       [1, file.signatureMode, signatureModeAbi],
       [2, file.zkMode, zkModeAbi],
+      [4, file.quietMode, quietModeAbi],
     ] as const) {
       expect(
         await publicClient.readContract({
@@ -120,7 +129,7 @@ describe("cli deploy", function () {
         abi: inferenceSettlementAbi,
         functionName: "openModes",
       }),
-    ).to.equal(3);
+    ).to.equal(7); // signature | zk | quiet
     expect(
       await publicClient.readContract({
         address: addresses.operators,

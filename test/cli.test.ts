@@ -214,6 +214,7 @@ describe("cli", function () {
     expect(modes.json).to.deep.equal([
       { mode: 1, name: "signature", contract: chain.addresses.signatureMode },
       { mode: 2, name: "zk", contract: chain.addresses.zkMode },
+      { mode: 4, name: "quiet", contract: chain.addresses.quietMode },
     ]);
     const human = await opg(["modes"]);
     expect(human.out).to.contain(`signature  mode 1  ${chain.addresses.signatureMode!}`);

@@ -28,7 +28,9 @@ describe("Ignition modules", () => {
     expect(await operators.owner()).to.equal(deployer!.address);
     expect(chainId).to.equal((await connection.ethers.provider.getNetwork()).chainId);
     // Both verification modes, bound to their bits and pointing back at this core.
-    expect(await settlement.openModes()).to.equal(BigInt(VerificationMode.Signature | VerificationMode.Zk));
+    expect(await settlement.openModes()).to.equal(
+      BigInt(VerificationMode.Signature | VerificationMode.Zk | VerificationMode.Quiet),
+    );
     expect(await settlement.modeContract(VerificationMode.Signature)).to.equal(
       await signatureMode.getAddress(),
     );

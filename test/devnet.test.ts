@@ -51,11 +51,12 @@ describe("devnet", () => {
     }
   });
 
-  it("binds both mode contracts to the core and writes them to the addresses file the CLI reads", async () => {
+  it("binds the three mode contracts to the core and writes them to the addresses file the CLI reads", async () => {
     const client = createPublicClient({ transport: http(devnet.url) });
     for (const [mode, contract] of [
       [VerificationMode.Signature, devnet.addresses.signatureMode],
       [VerificationMode.Zk, devnet.addresses.zkMode],
+      [VerificationMode.Quiet, devnet.addresses.quietMode],
     ] as const) {
       expect(
         await client.readContract({
@@ -73,6 +74,7 @@ describe("devnet", () => {
       settlement: devnet.addresses.settlement,
       signatureMode: devnet.addresses.signatureMode,
       zkMode: devnet.addresses.zkMode,
+      quietMode: devnet.addresses.quietMode,
     });
   });
 

@@ -48,6 +48,7 @@ import {
   PENALTY,
   PROTOCOL_FEE_BPS,
   protocolFixture,
+  QUIET_WINDOWS,
   registerModel,
   REWARD_BPS,
   ROYALTY_BPS,
@@ -57,10 +58,8 @@ import {
 } from "./helpers/fixture.js";
 
 const loadFixture = networkHelpers.loadFixture.bind(networkHelpers);
-const COMMIT_WINDOW = 600n;
-const CHALLENGE_WINDOW = 900n;
-const MAX_TTL = 3_600n;
-const NOTICE = MAX_TTL + COMMIT_WINDOW + CHALLENGE_WINDOW;
+const { commitWindow: COMMIT_WINDOW, challengeWindow: CHALLENGE_WINDOW, maxTtl: MAX_TTL } = QUIET_WINDOWS;
+const NOTICE = QUIET_WINDOWS.noticePeriod;
 /** Hardhat's default account 5 is the fixture's requester: the payer here. */
 const PAYER_KEY = testAccountKey(5);
 const operatorKey = privateKeyToAccount(SIGNER_KEYS[0]);
@@ -76,17 +75,9 @@ interface World extends Protocol {
 
 async function quietFixture(): Promise<World> {
   const p = await protocolFixture();
-  const quiet = await ethers.deployContract("QuietMode", [
-    await p.settlement.getAddress(),
-    COMMIT_WINDOW,
-    CHALLENGE_WINDOW,
-    MAX_TTL,
-    NOTICE,
-    PENALTY,
-    REWARD_BPS,
-  ]);
+  // The deployment's QuietMode (the wiring binds it to bit 4), with the tests' short windows.
+  const quiet = p.quietMode;
   const quietAddress = (await quiet.getAddress()) as Address;
-  await p.settlement.connect(p.governance).bindMode(QUIET_MODE_BIT, quietAddress);
   const quietModelId = await registerModel(
     p.models,
     p.modelOwner,

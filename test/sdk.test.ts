@@ -90,6 +90,7 @@ describe("sdk", function () {
     expect(await requester.getOpenModes()).to.deep.equal([
       { mode: 1, name: "signature", contract: chain.addresses.signatureMode },
       { mode: 2, name: "zk", contract: chain.addresses.zkMode },
+      { mode: 4, name: "quiet", contract: chain.addresses.quietMode },
     ]);
     expect(() => parseAddresses({ ...chain.addresses, models: "0x1234" })).to.throw(
       /models is not an address/,

@@ -102,7 +102,7 @@ describe("InferenceSettlement (core) and SignatureMode", () => {
       expect(await p.settlement.protocolFeeBps()).to.equal(PROTOCOL_FEE_BPS);
       expect(await p.settlement.nextRequestId()).to.equal(1n);
       expect(await p.settlement.owner()).to.equal(p.governance.address);
-      expect(await p.settlement.openModes()).to.equal(BigInt(SIG | ZK));
+      expect(await p.settlement.openModes()).to.equal(BigInt(SIG | ZK | VerificationMode.Quiet));
       expect(await p.settlement.modeContract(SIG)).to.equal(await p.signatureMode.getAddress());
       expect(await p.settlement.modeContract(ZK)).to.equal(await p.zkMode.getAddress());
       expect(await p.settlement.modeContract(TEST_MODE_BIT)).to.equal(ZERO_ADDRESS);
@@ -1512,7 +1512,7 @@ describe("InferenceSettlement (core) and SignatureMode", () => {
         "ZeroAddress",
       );
       const otherSettlement = await ethers.deployContract("TestMode", [p.other.address, TEST_MODE_BIT]);
-      const otherBit = await ethers.deployContract("TestMode", [settlementAddress, 8]);
+      const otherBit = await ethers.deployContract("TestMode", [settlementAddress, 16]);
       for (const target of [
         p.other.address, // no code
         await p.token.getAddress(), // no mode()
@@ -1532,7 +1532,9 @@ describe("InferenceSettlement (core) and SignatureMode", () => {
       await expect(gov.bindMode(TEST_MODE_BIT, await good.getAddress()))
         .to.emit(p.settlement, "ModeBound")
         .withArgs(TEST_MODE_BIT, await good.getAddress());
-      expect(await p.settlement.openModes()).to.equal(BigInt(SIG | ZK | TEST_MODE_BIT));
+      expect(await p.settlement.openModes()).to.equal(
+        BigInt(SIG | ZK | VerificationMode.Quiet | TEST_MODE_BIT),
+      );
       expect(await p.settlement.modeContract(TEST_MODE_BIT)).to.equal(await good.getAddress());
       const again = await ethers.deployContract("TestMode", [settlementAddress, TEST_MODE_BIT]);
       await expect(gov.bindMode(TEST_MODE_BIT, await again.getAddress()))
@@ -1548,7 +1550,7 @@ describe("InferenceSettlement (core) and SignatureMode", () => {
       await expect(p.settlement.connect(p.governance).retireMode(SIG))
         .to.emit(p.settlement, "ModeRetired")
         .withArgs(SIG, sigAddress);
-      expect(await p.settlement.openModes()).to.equal(BigInt(ZK));
+      expect(await p.settlement.openModes()).to.equal(BigInt(ZK | VerificationMode.Quiet));
       expect(await p.settlement.modeContract(SIG)).to.equal(ZERO_ADDRESS);
       await expect(p.settlement.connect(p.requester).openRequest(await requestParams(p)))
         .to.be.revertedWithCustomError(p.settlement, "ModeNotOpen")

@@ -20,7 +20,7 @@ type Futures = Record<Exclude<WiredContract, "token">, CallableContractFuture<st
 
 /**
  * The wiring every deployment shares (`src/protocol/wiring.ts`): registries and the settlement core on top of an OPG
- * token, the two verification modes (signature, zk) bound to their bits, the settlement bound as the only slasher.
+ * token, the three verification modes (signature, zk, quiet) bound to their bits, the settlement bound as the only slasher.
  * Transactions that need the owner are sent from `governance`, the deploying account.
  */
 export function buildProtocol(m: IgnitionModuleBuilder, token: ContractFuture<string>): Futures {
@@ -33,6 +33,12 @@ export function buildProtocol(m: IgnitionModuleBuilder, token: ContractFuture<st
     protocolFeeBps: m.getParameter("protocolFeeBps", DEFAULTS.protocolFeeBps),
     equivocationPenalty: m.getParameter("equivocationPenalty", DEFAULTS.equivocationPenalty),
     reporterRewardBps: m.getParameter("reporterRewardBps", DEFAULTS.reporterRewardBps),
+    quietCommitWindow: m.getParameter("quietCommitWindow", DEFAULTS.quietCommitWindow),
+    quietChallengeWindow: m.getParameter("quietChallengeWindow", DEFAULTS.quietChallengeWindow),
+    quietMaxTtl: m.getParameter("quietMaxTtl", DEFAULTS.quietMaxTtl),
+    quietNoticePeriod: m.getParameter("quietNoticePeriod", DEFAULTS.quietNoticePeriod),
+    quietPenalty: m.getParameter("quietPenalty", DEFAULTS.quietPenalty),
+    quietRewardBps: m.getParameter("quietRewardBps", DEFAULTS.quietRewardBps),
   } satisfies Record<WiringParameter, unknown>;
   const futures: Partial<Futures> = {};
   const resolve = (values: Parameters<typeof resolveWiring>[0]) =>

@@ -7,6 +7,7 @@ import { Signature, type ContractTransactionResponse } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { deployLocalSystem } from "../../src/devnet/deploy.js";
+import { PROTOCOL_DEFAULTS } from "../../src/protocol/defaults.js";
 import { irisRegistration } from "../../src/devnet/iris.js";
 import {
   openedFrom,
@@ -72,7 +73,7 @@ export async function measureGas(
   extraProofs: readonly number[] = [],
 ): Promise<GasMeasurement> {
   const { ethers, networkHelpers } = connection;
-  const { token, models, operators, settlement, signatureMode, zkMode, chainId } =
+  const { token, models, operators, settlement, signatureMode, zkMode, quietMode, chainId } =
     await deployLocalSystem(connection);
   const [governance, modelOwner, operator, payout, requester, keeper] = await ethers.getSigners();
   if (!governance || !modelOwner || !operator || !payout || !requester || !keeper) {
@@ -270,6 +271,7 @@ export async function measureGas(
     settlement,
     models,
     operators,
+    quietMode,
     governance,
     operator,
     keeper,
@@ -287,6 +289,7 @@ interface QuietContext {
   settlement: Awaited<ReturnType<typeof deployLocalSystem>>["settlement"];
   models: Awaited<ReturnType<typeof deployLocalSystem>>["models"];
   operators: Awaited<ReturnType<typeof deployLocalSystem>>["operators"];
+  quietMode: Awaited<ReturnType<typeof deployLocalSystem>>["quietMode"];
   governance: Awaited<ReturnType<NetworkConnection["ethers"]["getSigners"]>>[number];
   operator: QuietContext["governance"];
   keeper: QuietContext["governance"];
@@ -298,16 +301,8 @@ interface QuietContext {
   gas: GasFigures;
 }
 
-const QUIET = {
-  commitWindow: 600n,
-  challengeWindow: 900n,
-  maxTtl: 3_600n,
-  notice: 5_100n,
-  penalty: 100n * OPG,
-};
-
 /**
- * Quiet mode (issue #10): QuietMode bound to bit 4; a 1,024-receipt batch committed after a warm-up batch; a
+ * Quiet mode (issue #10): the deployment's QuietMode (bit 4, default windows); a 1,024-receipt batch committed after a warm-up batch; a
  * receipt accepted on chain (`verifyReceiptOnChain`: what the check adds to a consumer's own transaction, calldata
  * and execution, without the 21,000 intrinsic); the three challenges (a real Groth16 proof for the wrong output);
  * and one redemption of 8 channels' vouchers (`quietRedeem`: per channel).
@@ -315,19 +310,10 @@ const QUIET = {
 async function measureQuiet(connection: NetworkConnection, c: QuietContext): Promise<void> {
   const { ethers, networkHelpers } = connection;
   const { settlement, models, governance, operator, keeper, measure, gas } = c;
-  const quiet = await ethers.deployContract("QuietMode", [
-    await settlement.getAddress(),
-    QUIET.commitWindow,
-    QUIET.challengeWindow,
-    QUIET.maxTtl,
-    QUIET.notice,
-    QUIET.penalty,
-    2_500,
-  ]);
+  const quiet = c.quietMode;
   const quietAddress = (await quiet.getAddress()) as Address;
-  await (await settlement.connect(governance).bindMode(QUIET_MODE_BIT, quietAddress)).wait();
   // Enough stake for the three challenges below (the signature-mode equivocation above took some).
-  await (await c.operators.connect(operator).stake(1_000n * OPG)).wait();
+  await (await c.operators.connect(operator).stake(3n * PROTOCOL_DEFAULTS.quietPenalty)).wait();
   const chainId = (await ethers.provider.getNetwork()).chainId;
   const domain = quietModeDomain(chainId, quietAddress);
   const signer = privateKeyToAccount(c.signingKey);
@@ -459,7 +445,9 @@ async function measureQuiet(connection: NetworkConnection, c: QuietContext): Pro
   );
 
   // Final: accepted on chain, and redeemed.
-  await networkHelpers.time.increaseTo(now + 300n + QUIET.commitWindow + QUIET.challengeWindow + 1n);
+  await networkHelpers.time.increaseTo(
+    now + 300n + PROTOCOL_DEFAULTS.quietCommitWindow + PROTOCOL_DEFAULTS.quietChallengeWindow + 1n,
+  );
   const estimate = await quiet.verifyReceipt.estimateGas(
     receipts[0]!.receipt,
     vouchers[0]!.request,

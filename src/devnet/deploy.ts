@@ -5,12 +5,14 @@ import {
   ModelRegistry__factory,
   OperatorRegistry__factory,
   OPGToken__factory,
+  QuietMode__factory,
   SignatureMode__factory,
   ZkMode__factory,
   type InferenceSettlement,
   type ModelRegistry,
   type OperatorRegistry,
   type OPGToken,
+  type QuietMode,
   type SignatureMode,
   type ZkMode,
 } from "../../typechain-types/index.js";
@@ -23,6 +25,7 @@ export interface LocalSystem {
   settlement: InferenceSettlement;
   signatureMode: SignatureMode;
   zkMode: ZkMode;
+  quietMode: QuietMode;
   chainId: bigint;
 }
 
@@ -49,6 +52,7 @@ export async function deployLocalSystem(
     settlement: InferenceSettlement__factory.connect(await at(deployed.settlement), deployer),
     signatureMode: SignatureMode__factory.connect(await at(deployed.signatureMode), deployer),
     zkMode: ZkMode__factory.connect(await at(deployed.zkMode), deployer),
+    quietMode: QuietMode__factory.connect(await at(deployed.quietMode), deployer),
     chainId: (await connection.ethers.provider.getNetwork()).chainId,
   };
 }

@@ -108,6 +108,7 @@ export async function startDevnet(
         settlement: settlementAddress,
         signatureMode: (await system.signatureMode.getAddress()) as Address,
         zkMode: (await system.zkMode.getAddress()) as Address,
+        quietMode: (await system.quietMode.getAddress()) as Address,
         irisVerifier,
       },
       irisModelId,

@@ -7,7 +7,8 @@
 import { VerificationMode } from "./modes.js";
 
 /** The contracts of a deployment, by their key in addresses files. */
-export type WiredContract = "token" | "models" | "operators" | "settlement" | "signatureMode" | "zkMode";
+export type WiredContract =
+  "token" | "models" | "operators" | "settlement" | "signatureMode" | "zkMode" | "quietMode";
 
 /** The deployment's parameters (see `PROTOCOL_DEFAULTS`); `governance` is the deploying account. */
 export type WiringParameter =
@@ -17,7 +18,13 @@ export type WiringParameter =
   | "unbondingDelay"
   | "protocolFeeBps"
   | "equivocationPenalty"
-  | "reporterRewardBps";
+  | "reporterRewardBps"
+  | "quietCommitWindow"
+  | "quietChallengeWindow"
+  | "quietMaxTtl"
+  | "quietNoticePeriod"
+  | "quietPenalty"
+  | "quietRewardBps";
 
 /** A constructor or call argument: another contract, a parameter, or a verification mode bit. */
 export type WiringValue =
@@ -74,6 +81,19 @@ export const WIRING_CONTRACTS: readonly WiringContract[] = [
     ],
   },
   { key: "zkMode", artifact: "ZkMode", args: [contract("settlement")] },
+  {
+    key: "quietMode",
+    artifact: "QuietMode",
+    args: [
+      contract("settlement"),
+      parameter("quietCommitWindow"),
+      parameter("quietChallengeWindow"),
+      parameter("quietMaxTtl"),
+      parameter("quietNoticePeriod"),
+      parameter("quietPenalty"),
+      parameter("quietRewardBps"),
+    ],
+  },
 ];
 
 /** The governance calls, in order: the core becomes the only slasher, each mode contract is bound to its bit. */
@@ -90,6 +110,12 @@ export const WIRING_CALLS: readonly WiringCall[] = [
     on: "settlement",
     functionName: "bindMode",
     args: [{ mode: VerificationMode.Zk }, contract("zkMode")],
+  },
+  {
+    id: "bindQuietMode",
+    on: "settlement",
+    functionName: "bindMode",
+    args: [{ mode: VerificationMode.Quiet }, contract("quietMode")],
   },
 ];
 

@@ -17,13 +17,15 @@ export interface ProtocolAddresses {
   signatureMode?: Address;
   /** `ZkMode`, when the addresses file names it (clients read it from the core). */
   zkMode?: Address;
+  /** `QuietMode`, when the addresses file names it (clients read it from the core). */
+  quietMode?: Address;
 }
 
 export const ADDRESS_KEYS = ["token", "models", "operators", "settlement"] as const;
 export type AddressKey = (typeof ADDRESS_KEYS)[number];
 
 /** The mode contracts a deployment file may name besides {@link ADDRESS_KEYS}. */
-export const MODE_ADDRESS_KEYS = ["signatureMode", "zkMode"] as const;
+export const MODE_ADDRESS_KEYS = ["signatureMode", "zkMode", "quietMode"] as const;
 export type ModeAddressKey = (typeof MODE_ADDRESS_KEYS)[number];
 
 /** Ignition future ids (after `<Module>#`) of each contract, in `deployed_addresses.json`. */
@@ -34,6 +36,7 @@ const IGNITION_CONTRACTS: Record<AddressKey | ModeAddressKey, string> = {
   settlement: "InferenceSettlement",
   signatureMode: "SignatureMode",
   zkMode: "ZkMode",
+  quietMode: "QuietMode",
 };
 
 /** The Ignition addresses file of a deployment directory. */

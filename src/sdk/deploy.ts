@@ -18,6 +18,7 @@ import {
   modelRegistryAbi,
   operatorRegistryAbi,
   opgTokenAbi,
+  quietModeAbi,
   signatureModeAbi,
   zkModeAbi,
 } from "../abi/index.js";
@@ -55,6 +56,7 @@ const WIRED_ARTIFACTS: Record<Exclude<WiredContract, "token">, { name: string; a
   },
   signatureMode: { name: "SignatureMode", abi: signatureModeAbi, bytecode: protocolBytecode.signatureMode },
   zkMode: { name: "ZkMode", abi: zkModeAbi, bytecode: protocolBytecode.zkMode },
+  quietMode: { name: "QuietMode", abi: quietModeAbi, bytecode: protocolBytecode.quietMode },
 };
 
 /** A governance call's step name: `OperatorRegistry.bindSettlement`, `InferenceSettlement.bindMode(zk)`. */
@@ -66,6 +68,7 @@ function callName(on: Exclude<WiredContract, "token">, functionName: string, arg
 export interface DeployedAddresses extends ProtocolAddresses {
   signatureMode: Address;
   zkMode: Address;
+  quietMode: Address;
   irisVerifier?: Address;
 }
 
@@ -90,6 +93,24 @@ export interface DeployParameters {
   protocolFeeBps: number;
   equivocationPenalty: bigint;
   reporterRewardBps: number;
+  /** Quiet mode's windows (seconds), penalty (OPG wei) and challenger reward (bps); see docs/quiet.md. */
+  quietCommitWindow: bigint;
+  quietChallengeWindow: bigint;
+  quietMaxTtl: bigint;
+  quietNoticePeriod: bigint;
+  quietPenalty: bigint;
+  quietRewardBps: number;
+}
+
+/** Quiet mode's parameters for a deployment; each defaults to `PROTOCOL_DEFAULTS`. */
+export interface QuietModeParameters {
+  commitWindow?: bigint;
+  challengeWindow?: bigint;
+  maxTtl?: bigint;
+  /** At least `maxTtl + commitWindow + challengeWindow` (the contract refuses less: `InvalidWindows`). */
+  noticePeriod?: bigint;
+  penalty?: bigint;
+  rewardBps?: number;
 }
 
 export interface DeployProtocolOptions {
@@ -110,6 +131,8 @@ export interface DeployProtocolOptions {
   /** Stake slashed for an equivocation, in OPG wei. */
   equivocationPenalty?: bigint;
   reporterRewardBps?: number;
+  /** Quiet mode's windows, penalty and reward. */
+  quiet?: QuietModeParameters;
   /** Also deploy `IrisMlpVerifier`, the Groth16 verifier of the example Iris model. */
   irisVerifier?: boolean;
   /** Called after each transaction is mined (progress output). */
@@ -228,6 +251,20 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
       ProtocolLimits.BPS,
       "the reporter reward",
     ),
+    quietCommitWindow: options.quiet?.commitWindow ?? PROTOCOL_DEFAULTS.quietCommitWindow,
+    quietChallengeWindow: options.quiet?.challengeWindow ?? PROTOCOL_DEFAULTS.quietChallengeWindow,
+    quietMaxTtl: options.quiet?.maxTtl ?? PROTOCOL_DEFAULTS.quietMaxTtl,
+    quietNoticePeriod: options.quiet?.noticePeriod ?? PROTOCOL_DEFAULTS.quietNoticePeriod,
+    quietPenalty: checkRange(
+      options.quiet?.penalty ?? PROTOCOL_DEFAULTS.quietPenalty,
+      UINT96_MAX,
+      "the quiet-mode penalty",
+    ),
+    quietRewardBps: checkBps(
+      options.quiet?.rewardBps ?? Number(PROTOCOL_DEFAULTS.quietRewardBps),
+      ProtocolLimits.BPS,
+      "the quiet-mode challenger reward",
+    ),
   };
   if (options.token !== undefined) await checkToken(publicClient, getAddress(options.token), chainId);
 
@@ -317,7 +354,9 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
       await mined(name, await walletClient.writeContract(request as unknown as WriteContractParameters));
     });
   }
-  const { models, operators, settlement, signatureMode, zkMode } = deployed as Required<typeof deployed>;
+  const { models, operators, settlement, signatureMode, zkMode, quietMode } = deployed as Required<
+    typeof deployed
+  >;
   if (options.irisVerifier === true) {
     deployed.irisVerifier = await create(
       "IrisMlpVerifier",
@@ -337,6 +376,7 @@ export async function deployProtocol(options: DeployProtocolOptions): Promise<Pr
       settlement,
       signatureMode,
       zkMode,
+      quietMode,
       ...(deployed.irisVerifier === undefined ? {} : { irisVerifier: deployed.irisVerifier }),
     },
     tokenDeployed: options.token === undefined,

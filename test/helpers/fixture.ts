@@ -35,6 +35,7 @@ import type {
   ModelRegistry,
   OperatorRegistry,
   OPGToken,
+  QuietMode,
   SignatureMode,
   TestMode,
   ZkMode,
@@ -57,7 +58,15 @@ export const REWARD_BPS = 2_500;
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000" as const;
 export const ZERO_HASH = `0x${"0".repeat(64)}` as const;
 /** A mode bit no production mode uses, for `TestMode`. */
-export const TEST_MODE_BIT = 4;
+export const TEST_MODE_BIT = 8;
+
+/** Quiet mode's windows in these tests (seconds): short, like a test chain's. */
+export const QUIET_WINDOWS = {
+  commitWindow: 600n,
+  challengeWindow: 900n,
+  maxTtl: 3_600n,
+  noticePeriod: 5_100n,
+} as const;
 
 /** `IInferenceSettlement.RequestStatus`. */
 export const STATUS = { None: 0, Pending: 1, Fulfilled: 2, FulfilledCallbackFailed: 3, Refunded: 4 } as const;
@@ -95,6 +104,7 @@ export interface Protocol {
   settlement: InferenceSettlement;
   signatureMode: SignatureMode;
   zkMode: ZkMode;
+  quietMode: QuietMode;
   governance: HardhatEthersSigner;
   treasury: HardhatEthersSigner;
   modelOwner: HardhatEthersSigner;
@@ -151,6 +161,12 @@ export async function deployProtocol(): Promise<Deployed> {
     protocolFeeBps: PROTOCOL_FEE_BPS,
     equivocationPenalty: PENALTY,
     reporterRewardBps: REWARD_BPS,
+    quietCommitWindow: QUIET_WINDOWS.commitWindow,
+    quietChallengeWindow: QUIET_WINDOWS.challengeWindow,
+    quietMaxTtl: QUIET_WINDOWS.maxTtl,
+    quietNoticePeriod: QUIET_WINDOWS.noticePeriod,
+    quietPenalty: PENALTY,
+    quietRewardBps: REWARD_BPS,
   };
   const addresses: Partial<Record<WiredContract, string>> = { token: await token.getAddress() };
   const contracts: Partial<Record<WiredContract, Awaited<ReturnType<typeof ethers.deployContract>>>> = {};
@@ -178,6 +194,7 @@ export async function deployProtocol(): Promise<Deployed> {
   const settlement = contracts.settlement as unknown as InferenceSettlement;
   const signatureMode = contracts.signatureMode as unknown as SignatureMode;
   const zkMode = contracts.zkMode as unknown as ZkMode;
+  const quietMode = contracts.quietMode as unknown as QuietMode;
   for (const account of [modelOwner, operator, requester, other, reporter]) {
     await token.connect(governance).transfer(account.address, 100_000n * OPG);
   }
@@ -189,6 +206,7 @@ export async function deployProtocol(): Promise<Deployed> {
     settlement,
     signatureMode,
     zkMode,
+    quietMode,
     governance,
     treasury,
     modelOwner,
