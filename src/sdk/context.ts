@@ -11,6 +11,7 @@ import {
   type WalletClient,
   type WriteContractParameters,
 } from "viem";
+import type { QuietModeInfo } from "./actions/getQuietMode.js";
 import type { AddressKey, ProtocolAddresses } from "./addresses.js";
 import { OpgError } from "./errors.js";
 
@@ -32,6 +33,8 @@ export interface OpgContext<K extends AddressKey = AddressKey> {
 export interface OpgCache {
   chainId?: Promise<number>;
   modeContracts: Map<number, Promise<Address>>;
+  /** The deployment's quiet-mode contract and its immutable terms (`getQuietMode`). */
+  quietMode?: Promise<QuietModeInfo>;
 }
 
 /** An empty memo, for a client's lifetime. */

@@ -32,7 +32,8 @@ export type OpgErrorCode =
   | "BadSignerProof"
   | "Reverted"
   | "ResultTimeout"
-  | "RequestExpired";
+  | "RequestExpired"
+  | "ReceiptRejected";
 
 /** An error raised by the SDK itself (not by a contract), with a message that says what to fix. */
 export class OpgError extends Error {

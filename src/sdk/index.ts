@@ -13,6 +13,7 @@ export * from "./errors.js";
 export * from "./features.js";
 export * from "./limits.js";
 export * from "./results.js";
+export type { ChallengeResult, QuietBatch, SignedQuietReceipt } from "./quiet.js";
 export * from "./signer-proof.js";
 export * from "../abi/index.js";
 export * from "../protocol/index.js";
