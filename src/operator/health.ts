@@ -148,6 +148,30 @@ export function metricsText(health: HealthReport): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The quiet-mode gateway's counters, as `/metrics` shows them. */
+export interface QuietMetrics {
+  /** `POST /v1/infer` outcomes per code (`ok`, `replayed`, or the rejection's code), since start. */
+  requests: ReadonlyMap<string, number>;
+  /** Receipts stored, and how many wait for a batch. */
+  receipts: number;
+  unbatched: number;
+  /** Batches per state. */
+  batches: Record<string, number>;
+}
+
+/** The quiet-mode gateway's lines of `/metrics` (Prometheus text format). */
+export function quietMetricsText(quiet: QuietMetrics): string {
+  const lines = [...quiet.requests].map(
+    ([code, n]) => `opg_operator_quiet_requests_total{code="${code}"} ${n}`,
+  );
+  lines.push(`opg_operator_quiet_receipts ${quiet.receipts}`);
+  lines.push(`opg_operator_quiet_receipts_unbatched ${quiet.unbatched}`);
+  for (const [state, n] of Object.entries(quiet.batches)) {
+    lines.push(`opg_operator_quiet_batches{state="${state}"} ${n}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 /** A running `/health` and `/metrics` server. */
 export interface HealthServer {
   url: string;
@@ -156,13 +180,18 @@ export interface HealthServer {
 
 /**
  * Serve `/metrics` and (any other path) `/health` on the loopback interface (`port` 0: any free port). `/health`
- * answers 200 when the status is `ok` and 503 otherwise (the JSON body is the same either way).
+ * answers 200 when the status is `ok` and 503 otherwise (the JSON body is the same either way). `extraMetrics`
+ * appends lines to `/metrics` (the quiet-mode gateway's).
  */
-export async function serveHealth(port: number, report: () => HealthReport): Promise<HealthServer> {
+export async function serveHealth(
+  port: number,
+  report: () => HealthReport,
+  extraMetrics?: () => string,
+): Promise<HealthServer> {
   const server = createServer((req, res) => {
     if (req.url === "/metrics") {
       res.setHeader("content-type", "text/plain; version=0.0.4");
-      res.end(metricsText(report()));
+      res.end(metricsText(report()) + (extraMetrics?.() ?? ""));
       return;
     }
     const health = report();

@@ -8,4 +8,8 @@ export * from "./state-path.js";
 export * from "./binding.js";
 export * from "./skip.js";
 export * from "./validate.js";
+export * from "./gateway.js";
+export { QuietCommitter, DEFAULT_BATCH_INTERVAL_MS, DEFAULT_MAX_BATCH } from "./quiet-committer.js";
+export type { QuietCommitterOptions } from "./quiet-committer.js";
+export * from "./quiet-store.js";
 export { releaseZk } from "../zk/prover.js";

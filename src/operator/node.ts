@@ -9,9 +9,10 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { inferenceSettlementAbi, modelRegistryAbi } from "../abi/index.js";
+import { inferenceSettlementAbi, modelRegistryAbi, quietModeAbi } from "../abi/index.js";
 import { liveModeContract, liveModeContracts, modeModule, type ComputeOutcome } from "../modes/index.js";
 import { ModelStatus, modeName, VerificationMode, type RequestStatus } from "../protocol/modes.js";
+import { quietModeDomain } from "../protocol/quiet.js";
 import { toInferenceRequest } from "../protocol/request.js";
 import { getRequestStatus } from "../sdk/actions/getRequestStatus.js";
 import { decodeProtocolError } from "../sdk/errors.js";
@@ -19,16 +20,19 @@ import { releaseZk } from "../zk/prover.js";
 import { backoffDelay, DEFAULT_BACKOFF, errorSummary, redactUrl, type BackoffPolicy } from "./backoff.js";
 import { bindingDifferences, moveAside, readBinding, StateMismatchError } from "./binding.js";
 import { fulfilmentTransaction } from "./fulfilment.js";
+import { QuietGateway, type GatewayServer, type QuietGatewayOptions } from "./gateway.js";
 import {
   HEALTH_RECENT_SKIPS,
   healthReport,
   metricsText,
+  quietMetricsText,
   serveHealth,
   type HealthReport,
   type HealthServer,
   type RpcState,
 } from "./health.js";
 import { loadModels, type ModelRuntime, type ServedModel } from "./models.js";
+import { QuietCommitter } from "./quiet-committer.js";
 import { servableAt, type RendezvousPool } from "./rendezvous.js";
 import { skip, type SkipCode, type SkipReason } from "./skip.js";
 import { OperatorStore, type StateBinding, type StoredRequest } from "./store.js";
@@ -97,6 +101,12 @@ export interface OperatorNodeOptions {
    * pending a grace period later, so they do not race each other for the same request. Undefined: serve all.
    */
   pool?: RendezvousPool;
+  /**
+   * Serve quiet mode (docs/quiet.md): the HTTP gateway (`POST /v1/infer`, `GET /v1/batches/<firstSeq>`,
+   * `GET /v1/receipts/<seq>`) on `host:port` (default host 127.0.0.1), and commit its receipts every
+   * `batchIntervalMs` (default 2,000) or when `maxBatch` (default 1,024) wait. See docs/operator.md.
+   */
+  quiet?: QuietGatewayOptions;
 }
 
 const CHUNK = 2_000n;
@@ -159,6 +169,9 @@ export class OperatorNode {
   private modelsAddress?: Address;
   private closed = false;
   private lastReport?: HealthReport;
+  private gateway?: QuietGateway;
+  private gatewayServer?: GatewayServer;
+  private committer?: QuietCommitter;
 
   constructor(private readonly options: OperatorNodeOptions) {
     this.currentStore = new OperatorStore(options.database);
@@ -198,7 +211,7 @@ export class OperatorNode {
    * with `freshState` the old file is first moved aside), load and check the served models, start the health
    * server and the polling loop.
    */
-  async start(): Promise<{ healthUrl?: string }> {
+  async start(): Promise<{ healthUrl?: string; quietUrl?: string }> {
     if (this.options.freshState === true) {
       this.currentStore.close();
       const movedTo = moveAside(this.options.database);
@@ -248,8 +261,13 @@ export class OperatorNode {
     for (const [mode, address] of await liveModeContracts(this.client, this.options.settlement)) {
       this.modeContracts.set(mode, address);
     }
+    if (this.options.quiet !== undefined) await this.startQuiet(this.options.quiet);
     if (this.options.healthPort !== undefined) {
-      this.health = await serveHealth(this.options.healthPort, () => this.healthReport());
+      this.health = await serveHealth(
+        this.options.healthPort,
+        () => this.healthReport(),
+        () => this.quietMetrics(),
+      );
     }
     const healthUrl = this.health?.url;
     this.running = true;
@@ -260,6 +278,7 @@ export class OperatorNode {
         operator: this.address,
         signer: this.signer.address,
         healthUrl,
+        quietUrl: this.gatewayServer?.url,
         ws: this.options.wsUrl === undefined ? undefined : redactUrl(this.options.wsUrl),
         withdrawEveryMs: this.options.withdrawIntervalMs,
         modeContracts: Object.fromEntries(
@@ -268,7 +287,77 @@ export class OperatorNode {
       },
       "operator node started",
     );
-    return healthUrl === undefined ? {} : { healthUrl };
+    return {
+      ...(healthUrl === undefined ? {} : { healthUrl }),
+      ...(this.gatewayServer === undefined ? {} : { quietUrl: this.gatewayServer.url }),
+    };
+  }
+
+  /** The quiet-mode gateway's base URL, once started with the `quiet` option. */
+  get quietUrl(): string | undefined {
+    return this.gatewayServer?.url;
+  }
+
+  /** Start the quiet-mode gateway and its committer (throws when the deployment has no live quiet mode). */
+  private async startQuiet(options: QuietGatewayOptions): Promise<void> {
+    const quietMode = await liveModeContract(this.client, this.options.settlement, VerificationMode.Quiet);
+    if (quietMode === undefined) {
+      throw new Error("the quiet option is set, but the core has no live quiet-mode contract (mode 4)");
+    }
+    const maxTtl = await this.client.readContract({
+      address: quietMode,
+      abi: quietModeAbi,
+      functionName: "maxTtl",
+    });
+    // Models with a zk circuit: a quantized twin here and a verifier registered (their input hash is the commitment).
+    const zkModels = new Set<string>();
+    for (const [key, runtime] of this.runtimes) {
+      if (runtime.quantized === undefined) continue;
+      const version = await this.client.readContract({
+        address: this.modelsAddress!,
+        abi: modelRegistryAbi,
+        functionName: "getModel",
+        args: [runtime.modelId],
+      });
+      if (version.zkVerifier !== "0x0000000000000000000000000000000000000000") zkModels.add(key);
+    }
+    this.gateway = new QuietGateway({
+      client: this.client,
+      store: this.store,
+      operator: this.address,
+      signer: this.signer,
+      runtimes: this.runtimes,
+      zkModels,
+      models: this.modelsAddress!,
+      quietMode,
+      domain: quietModeDomain(this.binding!.chainId, quietMode),
+      maxTtl,
+      log: this.log.child({ component: "quiet" }),
+      onReceipt: () => {
+        this.committer?.kick();
+      },
+    });
+    this.gatewayServer = await this.gateway.listen(options.port, options.host);
+    const base = this.gatewayServer.url;
+    this.committer = new QuietCommitter({
+      client: this.client,
+      store: this.store,
+      quietMode,
+      chainId: this.binding!.chainId,
+      account: this.account,
+      ...(options.batchIntervalMs === undefined ? {} : { intervalMs: options.batchIntervalMs }),
+      ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      dataUri: (firstSeq) => `${base}/v1/batches/${firstSeq}`,
+      log: this.log.child({ component: "quiet-committer" }),
+    });
+    this.committer.start();
+  }
+
+  /** The quiet-mode lines of `/metrics` (empty without the gateway). */
+  private quietMetrics(): string {
+    if (this.gateway === undefined || this.closed) return "";
+    const totals = this.store.quiet.totals();
+    return quietMetricsText({ requests: this.gateway.counts, ...totals });
   }
 
   /**
@@ -281,6 +370,9 @@ export class OperatorNode {
     clearTimeout(this.timer);
     clearTimeout(this.deferTimer);
     await this.ws?.stop();
+    await this.gatewayServer?.close();
+    await this.gateway?.drain();
+    await this.committer?.stop();
     await this.ticking;
     await this.health?.close();
     for (const runtime of this.runtimes.values()) await runtime.model.release();
@@ -805,6 +897,6 @@ export class OperatorNode {
 
   /** `/metrics` in Prometheus text format. */
   metricsText(): string {
-    return metricsText(this.healthReport());
+    return metricsText(this.healthReport()) + this.quietMetrics();
   }
 }

@@ -2,6 +2,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { ComputedResult } from "../modes/types.js";
 import { toInferenceRequest, type InferenceRequest } from "../protocol/request.js";
+import { QuietLog } from "./quiet-store.js";
 import { isSkipCode, SKIP_CODES, type SkipCode } from "./skip.js";
 
 export type { ComputedResult } from "../modes/types.js";
@@ -152,6 +153,8 @@ const bigintJson = (value: unknown) =>
  */
 export class OperatorStore {
   private readonly db: DatabaseSync;
+  /** The quiet-mode gateway's receipts, sub-channels and batches (same file, same transactions). */
+  readonly quiet: QuietLog;
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
@@ -163,6 +166,7 @@ export class OperatorStore {
       this.db.exec("ALTER TABLE requests ADD COLUMN skip_code TEXT");
     }
     this.db.exec("CREATE INDEX IF NOT EXISTS requests_skip ON requests (state, updated_at)");
+    this.quiet = new QuietLog(this.db);
   }
 
   /** The chain and deployment this file was bound to (`bind`), if it was. */

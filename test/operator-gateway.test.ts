@@ -1,0 +1,487 @@
+/**
+ * The operator node's quiet-mode gateway (docs/operator.md, "Quiet mode gateway") over a real Hardhat JSON-RPC devnet
+ * (QuietMode with the default windows: 1 h commit, 1 day challenge, 1 h maxTtl): a payer funds a channel and posts
+ * signed vouchers with inputs over HTTP, the node answers with outputs and signed receipts (a signature-style model
+ * and a zk-circuit model), refuses every bad request with its code without persisting anything, commits its receipts,
+ * serves batches and proofs, and keeps its log across restarts. The SDK verifies on the payer's side.
+ */
+import { expect } from "chai";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import hre from "hardhat";
+import { pino } from "pino";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  keccak256,
+  type Address,
+  type Hex,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { testAccountKey } from "../src/devnet/accounts.js";
+import { registerDevnetOperator, startDevnet, type Devnet } from "../src/devnet/devnet.js";
+import { IRIS_MODEL_PATH, irisRegistration } from "../src/devnet/iris.js";
+import { encodeFeatures } from "../src/model/encoding.js";
+import { loadIris } from "../src/model/iris.js";
+import { OperatorNode } from "../src/operator/node.js";
+import { fieldToBytes32, ModelStatus, VerificationMode, zkOutputBytes } from "../src/protocol/index.js";
+import type { QuietRequest, Receipt } from "../src/protocol/quiet.js";
+import { createOpgClient, type OpgClient } from "../src/sdk/client.js";
+import { inputCommitment, IRIS_ZK_PARAMS, quantizeInput, quantizeOnnx } from "../src/zk/index.js";
+import { fixedPointForward } from "../src/zk/reference.js";
+import "./helpers/release-zk.js";
+
+const OPERATOR_KEY = testAccountKey(2);
+const SIGNER_KEY: Hex = "0x4242424242424242424242424242424242424242424242424242424242424242";
+const OPG = 10n ** 18n;
+const FEE = OPG / 1_000n;
+const COMMIT_WINDOW = 3_600;
+const CHALLENGE_WINDOW = 24 * 3_600;
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A JSON body's receipt (decimal strings) as a `Receipt`. */
+function receiptOf(json: unknown): Receipt {
+  const r = json as Record<keyof Receipt, string>;
+  return {
+    operator: r.operator as Address,
+    seq: BigInt(r.seq),
+    request: r.request as Hex,
+    outputHash: r.outputHash as Hex,
+    time: BigInt(r.time),
+  };
+}
+
+const decimal = (value: unknown) =>
+  JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+  ) as unknown;
+
+describe("operator node: quiet-mode gateway (against a devnet over HTTP)", function () {
+  this.timeout(300_000);
+  let devnet: Devnet;
+  let database: string;
+  let payer: OpgClient;
+  let operator: OpgClient;
+  let owner: OpgClient;
+  let operatorAddress: Address;
+  let quietModel: Hex;
+  let zkModel: Hex;
+  let deprecatedModel: Hex;
+  let node: OperatorNode;
+  let url: string;
+  let healthUrl: string;
+  const iris = loadIris();
+  /** The payer's view of each sub-channel: the next index and the running total. */
+  const sub = new Map<Hex, { index: bigint; cumulative: bigint }>();
+  /** The latest voucher served per model (for redemption). */
+  const latest = new Map<Hex, { request: QuietRequest; signature: Hex }>();
+  let quantized: ReturnType<typeof quantizeOnnx>;
+
+  const chainNow = async () => (await payer.publicClient.getBlock()).timestamp;
+
+  async function inputFor(modelId: Hex, sample: number): Promise<{ bytes: Uint8Array; hash: Hex }> {
+    const features = iris.features[sample]!;
+    const bytes = encodeFeatures(features);
+    if (modelId !== zkModel) return { bytes, hash: keccak256(bytes) };
+    const q = quantizeInput(features, quantized);
+    return { bytes, hash: fieldToBytes32(await inputCommitment(q, quantized.params)) };
+  }
+
+  /** A signed body for the next voucher of `modelId`'s sub-channel, with overrides (not remembered). */
+  async function body(
+    modelId: Hex,
+    sample: number,
+    overrides: Partial<QuietRequest> = {},
+    input?: Uint8Array,
+  ): Promise<{ request: QuietRequest; signature: Hex; input: string }> {
+    const state = sub.get(modelId) ?? { index: 0n, cumulative: 0n };
+    const { bytes, hash } = await inputFor(modelId, sample);
+    const fee = overrides.fee ?? FEE;
+    const { request, signature } = await payer.signQuietVoucher({
+      operator: overrides.operator ?? operatorAddress,
+      modelId: overrides.modelId ?? modelId,
+      inputHash: overrides.inputHash ?? hash,
+      fee,
+      cumulative: overrides.cumulative ?? state.cumulative + fee,
+      index: overrides.index ?? state.index,
+      deadline: overrides.deadline ?? (await chainNow()) + 600n,
+    });
+    return { request, signature, input: Buffer.from(input ?? bytes).toString("base64") };
+  }
+
+  async function post(payload: unknown, raw?: string): Promise<Answer> {
+    const response = await fetch(`${url}/v1/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: raw ?? JSON.stringify(decimal(payload)),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  /** Post a valid request for `modelId`, expect 200, remember the voucher; returns the answer and the request. */
+  async function serve(modelId: Hex, sample: number) {
+    const payload = await body(modelId, sample);
+    const answer = await post(payload);
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    sub.set(modelId, { index: payload.request.index + 1n, cumulative: payload.request.cumulative });
+    latest.set(modelId, { request: payload.request, signature: payload.signature });
+    return { answer, payload, receipt: receiptOf(answer.body.receipt) };
+  }
+
+  async function get(path: string): Promise<Answer> {
+    const response = await fetch(`${url}${path}`);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 30_000) {
+    const start = Date.now();
+    while (!(await condition())) {
+      if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  function startNode(batchIntervalMs: number): OperatorNode {
+    return new OperatorNode({
+      rpcUrl: devnet.url,
+      settlement: devnet.addresses.settlement,
+      operatorKey: OPERATOR_KEY,
+      signerKey: SIGNER_KEY,
+      models: [quietModel, zkModel, deprecatedModel, devnet.irisModelId].map((modelId) => ({
+        modelId,
+        file: IRIS_MODEL_PATH,
+      })),
+      database,
+      pollIntervalMs: 200,
+      healthPort: 0,
+      quiet: { port: 0, batchIntervalMs },
+      logger: pino({ level: "silent" }),
+    });
+  }
+
+  async function restart(batchIntervalMs: number): Promise<void> {
+    await node.stop();
+    node = startNode(batchIntervalMs);
+    const started = await node.start();
+    url = started.quietUrl!;
+    healthUrl = started.healthUrl!;
+  }
+
+  before(async () => {
+    devnet = await startDevnet(hre, "127.0.0.1", 0);
+    database = join(await mkdtemp(join(tmpdir(), "opg-gateway-")), "state.sqlite");
+    await registerDevnetOperator(devnet, 2, SIGNER_KEY, 1_000n * OPG);
+    const chain = defineChain({
+      id: Number(devnet.chainId),
+      name: "devnet",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [devnet.url] } },
+    });
+    const transport = http(devnet.url, { retryCount: 0 });
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 });
+    const clientFor = (index: number) =>
+      createOpgClient({
+        publicClient,
+        walletClient: createWalletClient({
+          chain,
+          transport,
+          account: privateKeyToAccount(testAccountKey(index)),
+        }),
+        addresses: devnet.addresses,
+      });
+    owner = clientFor(1);
+    operator = clientFor(2);
+    payer = clientFor(3);
+    operatorAddress = operator.account()!.address;
+    quantized = quantizeOnnx(new Uint8Array(await readFile(IRIS_MODEL_PATH)), IRIS_ZK_PARAMS);
+
+    const plain = await irisRegistration({ fee: FEE, royaltyBps: 500, name: "iris-quiet" });
+    ({ modelId: quietModel } = await owner.registerModel({
+      ...plain.spec,
+      modes: VerificationMode.Signature | VerificationMode.Quiet,
+    }));
+    const zk = await irisRegistration({
+      fee: FEE,
+      royaltyBps: 500,
+      zkVerifier: devnet.addresses.irisVerifier,
+      name: "iris-quiet-zk",
+    });
+    ({ modelId: zkModel } = await owner.registerModel({
+      ...zk.spec,
+      modes: VerificationMode.Zk | VerificationMode.Quiet,
+    }));
+    const old = await irisRegistration({ fee: FEE, royaltyBps: 500, name: "iris-quiet-old" });
+    ({ modelId: deprecatedModel } = await owner.registerModel({
+      ...old.spec,
+      modes: VerificationMode.Signature | VerificationMode.Quiet,
+    }));
+
+    await payer.deposit({ amount: 10n * OPG });
+    await payer.fundChannel({ operator: operatorAddress, amount: 10n * OPG });
+
+    node = startNode(300);
+    const started = await node.start();
+    url = started.quietUrl!;
+    healthUrl = started.healthUrl!;
+  });
+  after(async () => {
+    await node.stop();
+    await devnet.close();
+  });
+
+  it("answers a signature-style model's request with its output and a receipt the SDK verifies, and a retry with the same receipt", async () => {
+    const { answer, payload, receipt } = await serve(quietModel, 0);
+    expect(receipt).to.include({ operator: operatorAddress, seq: 0n });
+    const output = answer.body.output as Hex;
+    expect((output.length - 2) / 2).to.equal(12); // three float32 scores
+    expect(answer.body.outputHash).to.equal(keccak256(output));
+    const verified = await payer.verifyQuietReceipt({
+      receipt,
+      request: payload.request,
+      signature: answer.body.signature as Hex,
+      output,
+    });
+    expect(verified).to.deep.equal(receipt);
+
+    const again = await post(payload);
+    expect(again.status).to.equal(200);
+    expect(again.body).to.deep.equal(answer.body);
+    expect(node.store.quiet.totals().receipts).to.equal(1);
+  });
+
+  it("answers a zk-circuit model with the circuit's class, as abi.encode(uint256)", async () => {
+    const sample = 120;
+    const { answer, payload, receipt } = await serve(zkModel, sample);
+    expect(receipt.seq).to.equal(1n);
+    const label = BigInt(
+      fixedPointForward(quantized, quantizeInput(iris.features[sample]!, quantized)).label,
+    );
+    expect(answer.body.output).to.equal(zkOutputBytes(label));
+    const verified = await payer.verifyQuietReceipt({
+      receipt,
+      request: payload.request,
+      signature: answer.body.signature as Hex,
+      output: label,
+    });
+    expect(verified).to.deep.equal(receipt);
+  });
+
+  it("refuses every bad request with its code and persists nothing; bad bodies never stop the endpoint", async () => {
+    await owner.setModelStatus({ modelId: deprecatedModel, status: ModelStatus.Deprecated });
+    const before = node.store.quiet.totals().receipts;
+    const refused = async (payload: unknown, status: number, code: string, raw?: string) => {
+      const answer = await post(payload, raw);
+      expect(answer.status, `${code}: ${JSON.stringify(answer.body)}`).to.equal(status);
+      expect(answer.body.code).to.equal(code);
+      expect(answer.body.error).to.be.a("string");
+    };
+    const valid = await body(quietModel, 1);
+
+    // 1. body shape, JSON, size
+    await refused(undefined, 400, "bad_request", "{not json");
+    await refused(undefined, 400, "bad_request", "[1,2,3]");
+    await refused({ ...(decimal(valid) as object), signature: "0x12" }, 400, "bad_request");
+    const negative = {
+      ...(decimal(valid) as object),
+      request: { ...(decimal(valid.request) as object), fee: "-1" },
+    };
+    await refused(negative, 400, "bad_request");
+    await refused({ ...valid, input: "not base64!" }, 400, "bad_request");
+    const huge = await fetch(`${url}/v1/infer`, { method: "POST", body: "x".repeat(200_000) }).then(
+      (r) => r.status,
+      () => 413, // the node may close the connection before the client finished sending
+    );
+    expect(huge).to.equal(413);
+    // 2. another operator
+    await refused(await body(quietModel, 1, { operator: payer.account()!.address }), 400, "wrong_operator");
+    // 3. the model
+    await refused(await body(quietModel, 1, { modelId: keccak256("0x01") }), 404, "unknown_model");
+    await refused(await body(devnet.irisModelId, 1), 400, "quiet_not_allowed");
+    // 4. the payer's signature
+    await refused(
+      { ...valid, request: { ...valid.request, fee: valid.request.fee + 1n } },
+      401,
+      "bad_signature",
+    );
+    // 5. the deadline
+    const now = await chainNow();
+    await refused(await body(quietModel, 1, { deadline: now - 1n }), 400, "bad_deadline");
+    await refused(await body(quietModel, 1, { deadline: now + 3_600n + 120n }), 400, "bad_deadline");
+    // 6. the model's terms and fee
+    await refused(await body(deprecatedModel, 1), 403, "not_allowed");
+    await refused(await body(quietModel, 1, { fee: FEE - 1n }), 402, "fee_too_low");
+    // 7. the sub-channel
+    const state = sub.get(quietModel)!;
+    await refused(await body(quietModel, 1, { index: state.index + 1n }), 409, "voucher_out_of_order");
+    await refused(
+      await body(quietModel, 1, { cumulative: state.cumulative + 2n * FEE }),
+      409,
+      "voucher_out_of_order",
+    );
+    // 8. the channel's funds
+    await refused(await body(quietModel, 1, { fee: 100n * OPG }), 402, "insufficient_funds");
+    // 9. the input
+    await refused(await body(quietModel, 1, { inputHash: keccak256("0x02") }), 422, "input_mismatch");
+    const short = new Uint8Array(12);
+    await refused(await body(quietModel, 1, { inputHash: keccak256(short) }, short), 422, "malformed_input");
+    const nan = new Uint8Array(new Float32Array([Number.NaN, 1, 2, 3]).buffer);
+    await refused(await body(quietModel, 1, { inputHash: keccak256(nan) }, nan), 422, "non_finite_input");
+    await refused(
+      await body(zkModel, 1, { inputHash: keccak256(encodeFeatures(iris.features[1]!)) }),
+      422,
+      "input_mismatch",
+    );
+
+    expect(node.store.quiet.totals().receipts).to.equal(before);
+    const next = await serve(quietModel, 1);
+    expect(next.receipt.seq).to.equal(BigInt(before));
+
+    const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
+    expect(metrics).to.match(/opg_operator_quiet_requests_total\{code="ok"\} 3/);
+    expect(metrics).to.match(/opg_operator_quiet_requests_total\{code="replayed"\} 1/);
+    expect(metrics).to.match(/opg_operator_quiet_requests_total\{code="voucher_out_of_order"\} 2/);
+    expect(metrics).to.match(/opg_operator_quiet_requests_total\{code="body_too_large"\} 1/);
+    expect((await get("/v1/nothing")).status).to.equal(404);
+  });
+
+  it("serves 200 sequential requests (client-measured latency printed)", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const payload = await body(quietModel, i % 150);
+      const start = performance.now();
+      const answer = await post(payload);
+      times.push(performance.now() - start);
+      expect(answer.status).to.equal(200);
+      sub.set(quietModel, { index: payload.request.index + 1n, cumulative: payload.request.cumulative });
+      latest.set(quietModel, { request: payload.request, signature: payload.signature });
+    }
+    times.sort((a, b) => a - b);
+    const pct = (p: number) =>
+      times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!.toFixed(1);
+    console.log(
+      `      quiet gateway latency over 200 sequential requests: p50 ${pct(50)} ms, p95 ${pct(95)} ms`,
+    );
+  });
+
+  it("commits the receipts, serves batches and proofs; final on chain after the windows; the operator redeems", async () => {
+    const total = node.store.quiet.totals().receipts;
+    await until(
+      () => node.store.quiet.totals().unbatched === 0 && node.store.quiet.totals().batches.submitted === 0,
+      "the receipts to be committed",
+    );
+    const head = await payer.getLogHead({ operator: operatorAddress });
+    expect(head.nextSeq).to.equal(BigInt(total));
+
+    const one = await get("/v1/receipts/2");
+    expect(one.status).to.equal(200);
+    const batch = one.body.batch as Record<string, string>;
+    const proof = one.body.proof as Hex[];
+    const request = one.body.request as Record<keyof QuietRequest, string>;
+    const firstSeq = BigInt(batch.firstSeq!);
+    const served = await get(`/v1/batches/${firstSeq}`);
+    expect(served.status).to.equal(200);
+    expect(served.body).to.include({ root: batch.root, count: Number(batch.count) });
+    const listed = served.body.receipts as Record<string, unknown>[];
+    expect(listed.length).to.equal(Number(batch.count));
+    expect(listed[0]).to.have.keys(["receipt", "signature", "request", "requestSignature", "output"]);
+    expect((await get("/v1/batches/999999")).status).to.equal(404);
+    expect((await get("/v1/receipts/999999")).status).to.equal(404);
+
+    await payer.publicClient.request({
+      method: "evm_increaseTime" as never,
+      params: [600 + COMMIT_WINDOW + CHALLENGE_WINDOW + 1] as never,
+    });
+    await payer.publicClient.request({ method: "evm_mine" as never, params: [] as never });
+    const ok = await payer.verifyReceiptOnChain({
+      receipt: receiptOf(one.body.receipt),
+      request: {
+        payer: request.payer as Address,
+        operator: request.operator as Address,
+        modelId: request.modelId as Hex,
+        inputHash: request.inputHash as Hex,
+        fee: BigInt(request.fee),
+        cumulative: BigInt(request.cumulative),
+        index: BigInt(request.index),
+        deadline: BigInt(request.deadline),
+      },
+      batchIndex: BigInt(one.body.batchIndex as string),
+      batch: {
+        root: batch.root as Hex,
+        firstSeq,
+        count: Number(batch.count),
+        committedAt: BigInt(batch.committedAt!),
+      },
+      proof,
+    });
+    expect(ok).to.equal(true);
+
+    const vouchers = [latest.get(quietModel)!, latest.get(zkModel)!];
+    const redeemed = await operator.redeemVouchers({ vouchers });
+    expect(redeemed.total).to.equal(vouchers[0]!.request.cumulative + vouchers[1]!.request.cumulative);
+  });
+
+  it("keeps seq numbers and sub-channels across restarts, and commits after a restart what was left uncommitted", async () => {
+    const before = node.store.quiet.totals().receipts;
+    // A node that will not commit for an hour: its receipts wait.
+    await restart(3_600_000);
+    const a = await serve(quietModel, 3);
+    const b = await serve(zkModel, 4);
+    expect([a.receipt.seq, b.receipt.seq]).to.deep.equal([BigInt(before), BigInt(before) + 1n]);
+    expect(node.store.quiet.totals().unbatched).to.equal(2);
+    // A voucher that does not continue the sub-channel is still refused after the restart.
+    const stale = await post(await body(quietModel, 3, { index: 0n, cumulative: FEE }));
+    expect(stale.body.code).to.equal("voucher_out_of_order");
+
+    await restart(200);
+    const c = await serve(quietModel, 5);
+    expect(c.receipt.seq).to.equal(BigInt(before) + 2n);
+    await until(
+      () => node.store.quiet.totals().unbatched === 0 && node.store.quiet.totals().batches.submitted === 0,
+      "the receipts left to be committed",
+    );
+    expect((await payer.getLogHead({ operator: operatorAddress })).nextSeq).to.equal(BigInt(before) + 3n);
+    const proven = await get(`/v1/receipts/${before}`);
+    expect(proven.body.proof).to.be.an("array");
+    expect(node.store.quiet.totals().batches.failed).to.equal(0);
+  });
+
+  it("re-sends a batch transaction stored before a crash, byte for byte, and records it once mined", async () => {
+    const rpc = (method: string, params: unknown[] = []) =>
+      payer.publicClient.request({ method: method as never, params: params as never });
+    await rpc("evm_setAutomine", [false]);
+    try {
+      const { receipt } = await serve(quietModel, 6);
+      await until(() => node.store.quiet.totals().batches.submitted === 1, "the batch to be signed and sent");
+      const [sent] = node.store.quiet.openBatches();
+      expect(sent).to.include({ firstSeq: receipt.seq, count: 1 });
+      await node.stop();
+      // The chain's node forgets the transaction: as if the operator crashed right after storing it.
+      await rpc("hardhat_dropTransaction", [sent!.txHash]);
+      node = startNode(200);
+      const started = await node.start();
+      url = started.quietUrl!;
+      healthUrl = started.healthUrl!;
+      await until(async () => {
+        const pending = (await rpc("eth_getTransactionByHash", [sent!.txHash])) as unknown;
+        return pending !== null;
+      }, "the stored transaction to be re-sent");
+      await rpc("evm_mine");
+      await until(
+        () => node.store.quiet.batch(receipt.seq)?.state === "committed",
+        "the re-sent batch to be recorded",
+      );
+      expect(node.store.quiet.batch(receipt.seq)!.txHash).to.equal(sent!.txHash);
+      expect(node.store.quiet.totals().batches.failed).to.equal(0);
+      expect((await payer.getLogHead({ operator: operatorAddress })).nextSeq).to.equal(receipt.seq + 1n);
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+  });
+});
