@@ -33,7 +33,8 @@ export type OpgErrorCode =
   | "Reverted"
   | "ResultTimeout"
   | "RequestExpired"
-  | "ReceiptRejected";
+  | "ReceiptRejected"
+  | "OperatorRefused";
 
 /** An error raised by the SDK itself (not by a contract), with a message that says what to fix. */
 export class OpgError extends Error {

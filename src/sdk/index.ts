@@ -14,6 +14,7 @@ export * from "./features.js";
 export * from "./limits.js";
 export * from "./results.js";
 export type { ChallengeResult, QuietBatch, SignedQuietReceipt } from "./quiet.js";
+export { OperatorRefusedError, type InferFetch } from "./quiet-gateway-client.js";
 export * from "./signer-proof.js";
 export * from "../abi/index.js";
 export * from "../protocol/index.js";

@@ -26,6 +26,7 @@ export * from "./getRequestStatus.js";
 export * from "./getSubChannel.js";
 export * from "./getTokenBalance.js";
 export * from "./getVerifierCodeHash.js";
+export * from "./infer.js";
 export * from "./listModels.js";
 export * from "./openRequest.js";
 export * from "./redeemVouchers.js";
