@@ -28,7 +28,13 @@ import { encodeFeatures } from "../src/model/encoding.js";
 import { loadIris } from "../src/model/iris.js";
 import { OperatorNode } from "../src/operator/node.js";
 import { fieldToBytes32, ModelStatus, VerificationMode, zkOutputBytes } from "../src/protocol/index.js";
-import type { QuietRequest, Receipt } from "../src/protocol/quiet.js";
+import type { QuietRequest } from "../src/protocol/quiet.js";
+import {
+  batchDataFromJson,
+  quietRequestFromJson,
+  receiptFromJson,
+  receiptInclusionFromJson,
+} from "../src/protocol/quiet-json.js";
 import { createOpgClient, type OpgClient } from "../src/sdk/client.js";
 import { inputCommitment, IRIS_ZK_PARAMS, quantizeInput, quantizeOnnx } from "../src/zk/index.js";
 import { fixedPointForward } from "../src/zk/reference.js";
@@ -44,18 +50,6 @@ const CHALLENGE_WINDOW = 24 * 3_600;
 interface Answer {
   status: number;
   body: Record<string, unknown>;
-}
-
-/** A JSON body's receipt (decimal strings) as a `Receipt`. */
-function receiptOf(json: unknown): Receipt {
-  const r = json as Record<keyof Receipt, string>;
-  return {
-    operator: r.operator as Address,
-    seq: BigInt(r.seq),
-    request: r.request as Hex,
-    outputHash: r.outputHash as Hex,
-    time: BigInt(r.time),
-  };
 }
 
 const decimal = (value: unknown) =>
@@ -132,7 +126,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
     sub.set(modelId, { index: payload.request.index + 1n, cumulative: payload.request.cumulative });
     latest.set(modelId, { request: payload.request, signature: payload.signature });
-    return { answer, payload, receipt: receiptOf(answer.body.receipt) };
+    return { answer, payload, receipt: receiptFromJson(answer.body.receipt) };
   }
 
   async function get(path: string): Promise<Answer> {
@@ -381,16 +375,21 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
 
     const one = await get("/v1/receipts/2");
     expect(one.status).to.equal(200);
-    const batch = one.body.batch as Record<string, string>;
-    const proof = one.body.proof as Hex[];
-    const request = one.body.request as Record<keyof QuietRequest, string>;
-    const firstSeq = BigInt(batch.firstSeq!);
-    const served = await get(`/v1/batches/${firstSeq}`);
+    const inclusion = receiptInclusionFromJson(one.body.inclusion);
+    const served = await get(`/v1/batches/${inclusion.firstSeq}`);
     expect(served.status).to.equal(200);
-    expect(served.body).to.include({ root: batch.root, count: Number(batch.count) });
-    const listed = served.body.receipts as Record<string, unknown>[];
-    expect(listed.length).to.equal(Number(batch.count));
-    expect(listed[0]).to.have.keys(["receipt", "signature", "request", "requestSignature", "output"]);
+    const data = batchDataFromJson(served.body);
+    expect(data).to.include({
+      root: inclusion.root,
+      count: inclusion.count,
+      batchIndex: inclusion.batchIndex,
+    });
+    expect(data.receipts[Number(2n - inclusion.firstSeq)]!.receipt).to.deep.equal(
+      receiptFromJson(one.body.receipt),
+    );
+    expect(served.body.receipts).to.satisfy((entries: Record<string, unknown>[]) =>
+      entries.every((entry) => !("input" in entry)),
+    );
     expect((await get("/v1/batches/999999")).status).to.equal(404);
     expect((await get("/v1/receipts/999999")).status).to.equal(404);
 
@@ -400,25 +399,11 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     });
     await payer.publicClient.request({ method: "evm_mine" as never, params: [] as never });
     const ok = await payer.verifyReceiptOnChain({
-      receipt: receiptOf(one.body.receipt),
-      request: {
-        payer: request.payer as Address,
-        operator: request.operator as Address,
-        modelId: request.modelId as Hex,
-        inputHash: request.inputHash as Hex,
-        fee: BigInt(request.fee),
-        cumulative: BigInt(request.cumulative),
-        index: BigInt(request.index),
-        deadline: BigInt(request.deadline),
-      },
-      batchIndex: BigInt(one.body.batchIndex as string),
-      batch: {
-        root: batch.root as Hex,
-        firstSeq,
-        count: Number(batch.count),
-        committedAt: BigInt(batch.committedAt!),
-      },
-      proof,
+      receipt: receiptFromJson(one.body.receipt),
+      request: quietRequestFromJson(one.body.request),
+      batchIndex: inclusion.batchIndex,
+      batch: inclusion,
+      proof: inclusion.proof,
     });
     expect(ok).to.equal(true);
 
@@ -448,7 +433,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     );
     expect((await payer.getLogHead({ operator: operatorAddress })).nextSeq).to.equal(BigInt(before) + 3n);
     const proven = await get(`/v1/receipts/${before}`);
-    expect(proven.body.proof).to.be.an("array");
+    expect(receiptInclusionFromJson(proven.body.inclusion).proof).to.be.an("array");
     expect(node.store.quiet.totals().batches.failed).to.equal(0);
   });
 

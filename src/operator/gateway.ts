@@ -31,6 +31,13 @@ import { inferBytes } from "../model/infer.js";
 import { VerificationMode } from "../protocol/modes.js";
 import { LogTree, receiptLeaf } from "../protocol/merkle.js";
 import {
+  batchDataToJson,
+  inferAnswerToJson,
+  quietRequestToJson,
+  receiptInclusionToJson,
+  type InferAnswer,
+} from "../protocol/quiet-json.js";
+import {
   hashQuietRequest,
   hashReceipt,
   recoverQuietRequestSigner,
@@ -46,14 +53,7 @@ import { quantizeInput } from "../zk/quantize.js";
 import { fixedPointForward } from "../zk/reference.js";
 import { errorSummary } from "./backoff.js";
 import type { ModelRuntime } from "./models.js";
-import {
-  decimalStrings,
-  GatewayRejection,
-  MAX_BODY_BYTES,
-  parseInferBody,
-  reject,
-  type InferBody,
-} from "./quiet-request.js";
+import { GatewayRejection, MAX_BODY_BYTES, parseInferBody, reject, type InferBody } from "./quiet-request.js";
 import type { StoredQuietReceipt } from "./quiet-store.js";
 import type { OperatorStore } from "./store.js";
 import { inputShape, validateFeatures } from "./validate.js";
@@ -96,14 +96,6 @@ export interface GatewayContext {
   log: Logger;
   /** Called after each new receipt is stored (the committer commits early when enough wait). */
   onReceipt?: () => void;
-}
-
-/** `POST /v1/infer`'s 200 answer. */
-export interface InferAnswer {
-  receipt: Receipt;
-  signature: Hex;
-  output: Hex;
-  outputHash: Hex;
 }
 
 /** The code counted for a served request (`opg_operator_quiet_requests_total{code="ok"}`). */
@@ -250,7 +242,7 @@ export class QuietGateway {
       },
       "quiet request served",
     );
-    send(res, 200, decimalStrings(outcome.answer));
+    send(res, 200, inferAnswerToJson(outcome.answer));
   }
 
   /** Checks 2 to 9, then compute, sign and persist. */
@@ -434,12 +426,12 @@ export class QuietGateway {
     send(
       res,
       200,
-      decimalStrings({
+      batchDataToJson({
         firstSeq: batch.firstSeq,
         count: batch.count,
         root: batch.root,
-        batchIndex: batch.batchIndex,
-        committedAt: batch.committedAt,
+        batchIndex: batch.batchIndex!,
+        committedAt: batch.committedAt!,
         // Inputs are never served: privacy by default (payers keep their own inputs).
         receipts: receipts.map((r) => ({
           receipt: r.receipt,
@@ -459,24 +451,24 @@ export class QuietGateway {
       return;
     }
     const body: Record<string, unknown> = {
-      ...answerOf(stored),
-      request: stored.request,
+      ...inferAnswerToJson(answerOf(stored)),
+      request: quietRequestToJson(stored.request),
       requestSignature: stored.requestSignature,
     };
     const batch =
       stored.batchFirstSeq === undefined ? undefined : this.ctx.store.quiet.batch(stored.batchFirstSeq);
     if (batch?.state === "committed") {
       const receipts = this.ctx.store.quiet.receiptRange(batch.firstSeq, batch.count);
-      body.batchIndex = batch.batchIndex;
-      body.batch = {
+      body.inclusion = receiptInclusionToJson({
+        batchIndex: batch.batchIndex!,
         root: batch.root,
         firstSeq: batch.firstSeq,
         count: batch.count,
-        committedAt: batch.committedAt,
-      };
-      body.proof = this.tree(batch.firstSeq, receipts).proof(Number(seq - batch.firstSeq));
+        committedAt: batch.committedAt!,
+        proof: this.tree(batch.firstSeq, receipts).proof(Number(seq - batch.firstSeq)),
+      });
     }
-    send(res, 200, decimalStrings(body));
+    send(res, 200, body);
   }
 }
 

@@ -2,14 +2,12 @@
  * Parsing of the quiet-mode gateway's `POST /v1/infer` body (docs/operator.md, "Quiet mode gateway"): pure, no I/O.
  * Anything malformed is a `GatewayRejection` (400 `bad_request`) naming the field, never an exception.
  */
-import { getAddress, isAddress, type Hex } from "viem";
+import type { Hex } from "viem";
 import type { QuietRequest } from "../protocol/quiet.js";
+import { isJsonObject, jsonHex, QuietJsonError, quietRequestFromJson } from "../protocol/quiet-json.js";
 
 /** Largest body the gateway reads (bytes). */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-const UINT64_MAX = 2n ** 64n - 1n;
-const UINT96_MAX = 2n ** 96n - 1n;
 
 /** A refused request: the HTTP status, a snake_case code (the metric's label) and what to fix. */
 export class GatewayRejection {
@@ -36,33 +34,6 @@ export interface InferBody {
 
 const bad = (error: string) => reject(400, "bad_request", error);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function uint(value: unknown, name: string, max: bigint): bigint | GatewayRejection {
-  if (typeof value !== "string" || !/^[0-9]{1,30}$/.test(value)) {
-    return bad(`request.${name} must be a decimal string (an unsigned integer)`);
-  }
-  const parsed = BigInt(value);
-  if (parsed > max) return bad(`request.${name} is out of range (at most ${max})`);
-  return parsed;
-}
-
-function bytes32(value: unknown, name: string): Hex | GatewayRejection {
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
-    return bad(`request.${name} must be 32 bytes of 0x-prefixed hex`);
-  }
-  return value.toLowerCase() as Hex;
-}
-
-function address(value: unknown, name: string): Hex | GatewayRejection {
-  if (typeof value !== "string" || !isAddress(value, { strict: false })) {
-    return bad(`request.${name} must be an address (20 bytes of 0x-prefixed hex)`);
-  }
-  return getAddress(value);
-}
-
 /** Standard base64 (with padding) of at most the body's size; returns the bytes or a rejection. */
 function base64(value: unknown): Uint8Array | GatewayRejection {
   if (typeof value !== "string" || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
@@ -80,48 +51,17 @@ function base64(value: unknown): Uint8Array | GatewayRejection {
  * input: base64 }`, or a 400 `bad_request` rejection naming the first bad field.
  */
 export function parseInferBody(body: unknown): InferBody | GatewayRejection {
-  if (!isRecord(body)) return bad('the body must be a JSON object {"request", "signature", "input"}');
-  const raw = body.request;
-  if (!isRecord(raw)) return bad("request must be an object (a QuietRequest, bigints as decimal strings)");
-  const payer = address(raw.payer, "payer");
-  if (payer instanceof GatewayRejection) return payer;
-  const operator = address(raw.operator, "operator");
-  if (operator instanceof GatewayRejection) return operator;
-  const modelId = bytes32(raw.modelId, "modelId");
-  if (modelId instanceof GatewayRejection) return modelId;
-  const inputHash = bytes32(raw.inputHash, "inputHash");
-  if (inputHash instanceof GatewayRejection) return inputHash;
-  const fee = uint(raw.fee, "fee", UINT96_MAX);
-  if (fee instanceof GatewayRejection) return fee;
-  const cumulative = uint(raw.cumulative, "cumulative", UINT96_MAX);
-  if (cumulative instanceof GatewayRejection) return cumulative;
-  const index = uint(raw.index, "index", UINT64_MAX);
-  if (index instanceof GatewayRejection) return index;
-  const deadline = uint(raw.deadline, "deadline", UINT64_MAX);
-  if (deadline instanceof GatewayRejection) return deadline;
-  const signature = body.signature;
-  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
-    return bad("signature must be the payer's 65-byte EIP-712 signature as 0x-prefixed hex");
+  if (!isJsonObject(body)) return bad('the body must be a JSON object {"request", "signature", "input"}');
+  let request: QuietRequest;
+  let signature: Hex;
+  try {
+    request = quietRequestFromJson(body.request);
+    signature = jsonHex(body.signature, "signature", 65);
+  } catch (error) {
+    if (error instanceof QuietJsonError) return bad(error.message);
+    throw error;
   }
   const input = base64(body.input);
   if (input instanceof GatewayRejection) return input;
-  return {
-    request: {
-      payer: payer,
-      operator: operator,
-      modelId,
-      inputHash,
-      fee,
-      cumulative,
-      index,
-      deadline,
-    },
-    signature: signature as Hex,
-    input,
-  };
-}
-
-/** A value with its bigints as decimal strings, for JSON answers. */
-export function decimalStrings(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+  return { request, signature, input };
 }

@@ -8,6 +8,12 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { QuietRequest, Receipt } from "../protocol/quiet.js";
+import {
+  quietRequestFromJson,
+  quietRequestToJson,
+  receiptFromJson,
+  receiptToJson,
+} from "../protocol/quiet-json.js";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS quiet_receipts (
@@ -116,33 +122,8 @@ interface BatchRow {
   error: string | null;
 }
 
-const json = (value: unknown) =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-
-function toRequest(text: string): QuietRequest {
-  const r = JSON.parse(text) as Record<keyof QuietRequest, string>;
-  return {
-    payer: r.payer as Address,
-    operator: r.operator as Address,
-    modelId: r.modelId as Hex,
-    inputHash: r.inputHash as Hex,
-    fee: BigInt(r.fee),
-    cumulative: BigInt(r.cumulative),
-    index: BigInt(r.index),
-    deadline: BigInt(r.deadline),
-  };
-}
-
-function toReceipt(text: string): Receipt {
-  const r = JSON.parse(text) as Record<keyof Receipt, string>;
-  return {
-    operator: r.operator as Address,
-    seq: BigInt(r.seq),
-    request: r.request as Hex,
-    outputHash: r.outputHash as Hex,
-    time: BigInt(r.time),
-  };
-}
+const toRequest = (text: string): QuietRequest => quietRequestFromJson(JSON.parse(text));
+const toReceipt = (text: string): Receipt => receiptFromJson(JSON.parse(text));
 
 function toStoredReceipt(row: ReceiptRow): StoredQuietReceipt {
   return {
@@ -251,9 +232,9 @@ export class QuietLog {
         .run(
           Number(receipt.seq),
           receipt.request.toLowerCase(),
-          json(request),
+          JSON.stringify(quietRequestToJson(request)),
           stored.requestSignature,
-          json(receipt),
+          JSON.stringify(receiptToJson(receipt)),
           stored.signature,
           stored.output,
           stored.outputHash,

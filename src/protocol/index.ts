@@ -10,3 +10,4 @@ export * from "./defaults.js";
 export * from "./limits.js";
 export * from "./quiet.js";
 export * from "./merkle.js";
+export * from "./quiet-json.js";

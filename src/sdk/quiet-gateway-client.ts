@@ -2,31 +2,24 @@
  * The payer's side of an operator's quiet-mode gateway wire format (docs/operator.md, "Quiet mode gateway"): one
  * `POST /v1/infer`, its refusals as `OperatorRefusedError`, and the shape check of its 200 answer. Used by `infer`.
  */
-import { getAddress, isAddress, type Hex } from "viem";
-import type { QuietRequest, Receipt } from "../protocol/quiet.js";
+import type { Hex } from "viem";
+import type { QuietRequest } from "../protocol/quiet.js";
+import {
+  inferAnswerFromJson,
+  isJsonObject,
+  QuietJsonError,
+  quietRequestToJson,
+  type InferAnswer,
+} from "../protocol/quiet-json.js";
 import { OpgError } from "./errors.js";
 
 /** The `fetch` `infer` posts with (the global one by default). */
 export type InferFetch = (url: string, init: RequestInit) => Promise<Response>;
 
-/** A gateway's 200 answer, checked for shape only (its content is for `verifyQuietReceipt`). */
-export interface GatewayAnswer {
-  receipt: Receipt;
-  signature: Hex;
-  output: Hex;
-  outputHash: Hex;
-}
-
 /** The JSON body of `POST /v1/infer`: the request with its bigints as decimal strings, the signature, base64 input. */
 export function inferBody(request: QuietRequest, signature: Hex, input: Uint8Array): string {
   return JSON.stringify({
-    request: {
-      ...request,
-      fee: request.fee.toString(),
-      cumulative: request.cumulative.toString(),
-      index: request.index.toString(),
-      deadline: request.deadline.toString(),
-    },
+    request: quietRequestToJson(request),
     signature,
     input: Buffer.from(input).toString("base64"),
   });
@@ -50,52 +43,14 @@ export function malformed(what: string): never {
   throw new OpgError("ReceiptRejected", `receipt rejected: the operator's answer is malformed (${what})`);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
-
-function hexField(body: Record<string, unknown>, name: string, bytes?: number): Hex {
-  const value = body[name];
-  if (
-    typeof value !== "string" ||
-    !HEX.test(value) ||
-    (bytes !== undefined && value.length !== 2 + 2 * bytes)
-  ) {
-    malformed(`${name} must be ${bytes === undefined ? "" : `${bytes} bytes of `}0x-prefixed hex`);
-  }
-  return value as Hex;
-}
-
-function uintField(body: Record<string, unknown>, name: string): bigint {
-  const value = body[name];
-  if (typeof value !== "string" || !/^[0-9]{1,20}$/.test(value)) {
-    malformed(`receipt.${name} must be a decimal string`);
-  }
-  return BigInt(value);
-}
-
 /** The gateway's 200 body, checked for shape (its content is checked by `verifyQuietReceipt`). */
-export function parseAnswer(body: unknown): GatewayAnswer {
-  if (!isRecord(body) || !isRecord(body.receipt)) malformed("not {receipt, signature, output, outputHash}");
-  const raw = body.receipt;
-  if (typeof raw.operator !== "string" || !isAddress(raw.operator, { strict: false })) {
-    malformed("receipt.operator must be an address");
+export function parseAnswer(body: unknown): InferAnswer {
+  try {
+    return inferAnswerFromJson(body);
+  } catch (error) {
+    if (error instanceof QuietJsonError) malformed(error.message);
+    throw error;
   }
-  const receipt: Receipt = {
-    operator: getAddress(raw.operator),
-    seq: uintField(raw, "seq"),
-    request: hexField(raw, "request", 32),
-    outputHash: hexField(raw, "outputHash", 32),
-    time: uintField(raw, "time"),
-  };
-  return {
-    receipt,
-    signature: hexField(body, "signature", 65),
-    output: hexField(body, "output"),
-    outputHash: hexField(body, "outputHash", 32),
-  };
 }
 
 /** The gateway's error body as a refusal (any body: a proxy's HTML page is a refusal too). */
@@ -105,7 +60,7 @@ async function refusal(response: Response): Promise<OperatorRefusedError> {
   let detail = text.slice(0, 200) || response.statusText || "no explanation given";
   try {
     const body: unknown = JSON.parse(text);
-    if (isRecord(body)) {
+    if (isJsonObject(body)) {
       if (typeof body.code === "string" && /^[a-z0-9_]{1,64}$/.test(body.code)) code = body.code;
       if (typeof body.error === "string") detail = body.error.slice(0, 500);
     }

@@ -1,6 +1,7 @@
 import { getAddress, isAddress, keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { VerificationMode } from "../../protocol/modes.js";
 import type { QuietRequest, Receipt } from "../../protocol/quiet.js";
+import type { QuietReceiptRecord } from "../../protocol/quiet-json.js";
 import { requireAccount, type OpgContext } from "../context.js";
 import { decodeOutput, type DecodedOutput } from "../decode.js";
 import { OpgError } from "../errors.js";
@@ -35,22 +36,6 @@ export interface QuietVoucherPosition {
 export interface QuietVoucherState {
   get(key: string): QuietVoucherPosition | undefined;
   set(key: string, position: QuietVoucherPosition): unknown;
-}
-
-/** Everything a payer keeps of one served inference: evidence for challenges and audits, and its payment voucher. */
-export interface QuietReceiptRecord {
-  /** The gateway that answered. */
-  operatorUrl: string;
-  request: QuietRequest;
-  /** The payer's signature of `request` (the voucher the operator redeems). */
-  requestSignature: Hex;
-  receipt: Receipt;
-  /** The operator key's signature of `receipt`. */
-  signature: Hex;
-  output: Hex;
-  outputHash: Hex;
-  /** The input bytes sent (the operator never publishes them: the payer keeps them to re-execute). */
-  input: Hex;
 }
 
 export interface InferParams {
@@ -288,6 +273,8 @@ export async function infer(
 
     state.set(key, { index: request.index + 1n, cumulative: request.cumulative });
     await params.onReceipt?.({
+      chainId: Number(quiet.domain.chainId),
+      quietMode: quiet.address,
       operatorUrl: params.operatorUrl,
       request,
       requestSignature,
