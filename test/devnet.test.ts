@@ -36,7 +36,7 @@ describe("devnet", () => {
       functionName: "getModel",
       args: [devnet.irisModelId],
     });
-    expect(model.modes).to.equal(VerificationMode.Signature | VerificationMode.Zk);
+    expect(model.modes).to.equal(VerificationMode.Signature | VerificationMode.Zk | VerificationMode.Quiet);
     expect(model.zkVerifier).to.equal(devnet.addresses.irisVerifier);
     expect(model.zkVerifierCodeHash).to.equal(irisMlpVerifierCodeHash);
     for (const account of devnet.accounts.slice(1)) {

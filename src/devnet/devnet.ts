@@ -7,6 +7,7 @@ import type { Address, Hex } from "viem";
 import { findEvent } from "../ethers/events.js";
 import type { DeployedAddresses } from "../sdk/deploy.js";
 import { signSignerBindingWithEthers } from "../ethers/sign.js";
+import { VerificationMode } from "../protocol/modes.js";
 import { operatorRegistryDomain } from "../protocol/typed-data.js";
 import { deployLocalSystem, type LocalSystem } from "./deploy.js";
 import { irisRegistration } from "./iris.js";
@@ -78,7 +79,9 @@ export async function startDevnet(
     const verifier = await connection.ethers.deployContract("IrisMlpVerifier", [], modelOwner);
     const irisVerifier = (await verifier.getAddress()) as Address;
     const iris = await irisRegistration({ fee: 2n * OPG, royaltyBps: 1_000, zkVerifier: irisVerifier });
-    const registered = await (await system.models.connect(modelOwner).registerModel(iris.spec)).wait();
+    // Every mode: the request path's two, and quiet mode (receipts checked against the same zk circuit).
+    const spec = { ...iris.spec, modes: iris.spec.modes | VerificationMode.Quiet };
+    const registered = await (await system.models.connect(modelOwner).registerModel(spec)).wait();
     const irisModelId = findEvent(system.models, registered, "ModelRegistered").args.getValue(
       "modelId",
     ) as Hex;
