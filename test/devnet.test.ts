@@ -8,12 +8,7 @@ import {
   operatorRegistryAbi,
   opgTokenAbi,
 } from "../src/abi/index.js";
-import {
-  DEVNET_DEPLOYMENT_DIR,
-  registerDevnetOperator,
-  startDevnet,
-  type Devnet,
-} from "../src/devnet/devnet.js";
+import { registerDevnetOperator, startDevnet, type Devnet } from "../src/devnet/devnet.js";
 import { VerificationMode } from "../src/protocol/index.js";
 import { readAddresses } from "../src/sdk/addresses.js";
 
@@ -67,7 +62,7 @@ describe("devnet", () => {
         }),
       ).to.equal(contract);
     }
-    expect(await readAddresses(DEVNET_DEPLOYMENT_DIR)).to.deep.equal({
+    expect(await readAddresses(devnet.deploymentDir)).to.deep.equal({
       token: devnet.addresses.token,
       models: devnet.addresses.models,
       operators: devnet.addresses.operators,

@@ -16,15 +16,20 @@ const OPG = 10n ** 18n;
 
 /** Where Ignition keeps the devnet deployment (journal and `deployed_addresses.json`). */
 export const DEVNET_DEPLOYMENT_ID = "devnet";
-export const DEVNET_DEPLOYMENT_DIR = fileURLToPath(
-  new URL(`../../deploy/deployments/${DEVNET_DEPLOYMENT_ID}`, import.meta.url),
-);
+/** The folder of Ignition deployment `id`. */
+function deploymentDirOf(id: string): string {
+  return fileURLToPath(new URL(`../../deploy/deployments/${id}`, import.meta.url));
+}
+
+export const DEVNET_DEPLOYMENT_DIR = deploymentDirOf(DEVNET_DEPLOYMENT_ID);
 
 export interface Devnet {
   url: string;
   chainId: bigint;
   /** The deployment: token, registries, the settlement core, the two mode contracts bound to it, the Iris verifier. */
   addresses: DeployedAddresses & { irisVerifier: Address };
+  /** Where Ignition wrote this deployment's journal and `deployed_addresses.json` (what `OPG_ADDRESSES` points at). */
+  deploymentDir: string;
   /** The block interval, when the devnet mines on a timer rather than per transaction. */
   blockTimeMs?: number;
   /** The example model, registered with both verification modes. */
@@ -43,7 +48,15 @@ export interface DevnetOptions {
    * (set once the system is deployed). Undefined: Hardhat's automine, one block per transaction.
    */
   blockTimeMs?: number;
+  /**
+   * Ignition's deployment id, the folder under `deploy/deployments/`. Default: `devnet` on a fixed port (the one
+   * `npm run devnet` prints); on port 0 (an ephemeral devnet, as tests start several at once) a unique id per devnet,
+   * whose folder is removed on close, so that concurrent devnets never share a journal.
+   */
+  deploymentId?: string;
 }
+
+let ephemeralDevnets = 0;
 
 /**
  * A standalone Hardhat node serving JSON-RPC on `host:port`, with the protocol deployed through the Ignition
@@ -57,14 +70,19 @@ export async function startDevnet(
   port = 8545,
   options: DevnetOptions = {},
 ): Promise<Devnet> {
+  const ephemeral = options.deploymentId === undefined && port === 0;
+  const deploymentId =
+    options.deploymentId ??
+    (ephemeral ? `devnet-${process.pid}-${++ephemeralDevnets}` : DEVNET_DEPLOYMENT_ID);
+  const deploymentDir = deploymentDirOf(deploymentId);
   const server = await hre.network.createServer("default", host, port);
   const listening = await server.listen();
   const url = `http://${host}:${listening.port}`;
   try {
     // A fresh chain: an old journal would point Ignition at contracts that do not exist on it.
-    await rm(DEVNET_DEPLOYMENT_DIR, { recursive: true, force: true });
+    await rm(deploymentDir, { recursive: true, force: true });
     const connection = await hre.network.create({ network: "localhost", override: { url } });
-    const system = await deployLocalSystem(connection, DEVNET_DEPLOYMENT_ID);
+    const system = await deployLocalSystem(connection, deploymentId);
     const signers = await connection.ethers.getSigners();
     const [deployer, modelOwner, operator, requester] = signers;
     if (
@@ -115,14 +133,19 @@ export async function startDevnet(
         irisVerifier,
       },
       irisModelId,
+      deploymentDir,
       ...(options.blockTimeMs === undefined ? {} : { blockTimeMs: options.blockTimeMs }),
       accounts,
       system,
       connection,
-      close: () => server.close(),
+      close: async () => {
+        await server.close();
+        if (ephemeral) await rm(deploymentDir, { recursive: true, force: true });
+      },
     };
   } catch (error) {
     await server.close();
+    if (ephemeral) await rm(deploymentDir, { recursive: true, force: true });
     throw error;
   }
 }
