@@ -5,6 +5,8 @@
  */
 export * from "./audit.js";
 export * from "./types.js";
+export * from "./receipt.js";
+export * from "./receipt-tools.js";
 export * from "../sdk/audit.js";
 export * from "../modes/index.js";
 export { releaseZk } from "../zk/prover.js";
