@@ -1,6 +1,7 @@
 import { keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceSettlementAbi, modelRegistryAbi } from "../abi/index.js";
-import { boundModeContract, modeModule } from "../modes/index.js";
+import { modeAuditor } from "../modes/auditors.js";
+import { boundModeContract } from "../modes/contracts.js";
 import type { AuditTools, ModeAuditContext } from "../modes/types.js";
 import { fromDataUri } from "../model/encoding.js";
 import { computeModelId } from "../protocol/ids.js";
@@ -95,7 +96,7 @@ export async function auditRequest(options: AuditOptions): Promise<AuditReport> 
   );
 
   const model = await auditModel(options, request, check);
-  const mode = modeModule(request.mode);
+  const mode = modeAuditor(request.mode);
   const modeContract = await boundModeContract(client, settlement, request.mode, fromBlock);
   if (mode === undefined || modeContract === undefined) {
     check(

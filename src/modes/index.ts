@@ -5,12 +5,14 @@
  * a deployment is configured by the core's address alone.
  */
 import type { Address, PublicClient } from "viem";
-import { inferenceSettlementAbi } from "../abi/index.js";
+import { liveModeContract } from "./contracts.js";
 import { signatureModeModule } from "./signature/index.js";
 import type { ModeModule } from "./types.js";
 import { zkModeModule } from "./zk/index.js";
 
 export * from "./types.js";
+export * from "./contracts.js";
+export * from "./auditors.js";
 export { fulfilmentGas } from "./gas.js";
 export { signatureModeModule, zkModeModule };
 
@@ -29,23 +31,6 @@ export function modeModulesIn(modes: number): ModeModule[] {
   return [...MODE_MODULES.values()].filter((m) => (modes & m.mode) !== 0);
 }
 
-const ZERO: Address = "0x0000000000000000000000000000000000000000";
-
-/** The live contract the core has bound to `mode`; `undefined` when none (never bound, or retired). */
-export async function liveModeContract(
-  client: PublicClient,
-  settlement: Address,
-  mode: number,
-): Promise<Address | undefined> {
-  const address = await client.readContract({
-    address: settlement,
-    abi: inferenceSettlementAbi,
-    functionName: "modeContract",
-    args: [mode],
-  });
-  return address === ZERO ? undefined : address;
-}
-
 /**
  * The live contract of every known mode, keyed by mode bit; modes without one (not bound, or retired) are left out.
  */
@@ -61,27 +46,4 @@ export async function liveModeContracts(
   const live = new Map<number, Address>();
   for (const [mode, address] of found) if (address !== undefined) live.set(mode, address);
   return live;
-}
-
-/**
- * The contract that is, or was, bound to `mode`: the live one, or for a retired mode the one its `ModeBound` event
- * named (a bit is bound once, so requests of that bit were only ever settled by it). `undefined` if never bound.
- */
-export async function boundModeContract(
-  client: PublicClient,
-  settlement: Address,
-  mode: number,
-  fromBlock = 0n,
-): Promise<Address | undefined> {
-  const live = await liveModeContract(client, settlement, mode);
-  if (live !== undefined) return live;
-  const [bound] = await client.getContractEvents({
-    address: settlement,
-    abi: inferenceSettlementAbi,
-    eventName: "ModeBound",
-    args: { mode },
-    fromBlock,
-    strict: true,
-  });
-  return bound?.args.modeContract;
 }

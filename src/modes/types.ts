@@ -126,13 +126,22 @@ export interface ModeAuditContext {
 }
 
 /** A verification mode, as the operator node and the auditor use it. */
-export interface ModeModule {
+/** The auditor's half of a mode (`src/modes/auditors.ts`): what an audit needs, and nothing the operator runs. */
+export interface ModeAuditor {
   /** The mode bit (`VerificationMode`). */
   readonly mode: VerificationMode;
   /** Its name in reports and on the command line. */
   readonly name: string;
   /** The name of the contract that verifies it, for messages. */
   readonly contractName: string;
+  /** Auditor: check the settling transaction (signature or proof) of a settled result of this mode. */
+  auditSettlement(context: ModeAuditContext): Promise<void>;
+  /** Auditor: check the input against the request's commitment and re-run the model on it. */
+  auditInput(context: ModeAuditContext, input: Uint8Array): Promise<void>;
+}
+
+/** A mode as the operator node serves it: its auditor's half, and computing and settling results. */
+export interface ModeModule extends ModeAuditor {
   /** Whether computing one result is slow (a proof): the node then stores and submits each result at once. */
   readonly slow: boolean;
   /** Operator: prepare what this mode needs of a served model file (e.g. its quantized twin). */
@@ -143,8 +152,4 @@ export interface ModeModule {
   compute(context: ComputeContext, job: ComputeJob): Promise<ComputeOutcome>;
   /** Operator: the transaction that settles a computed result on this mode's contract. */
   fulfilment(modeContract: Address, operator: Address, job: FulfilmentJob): FulfilmentTx;
-  /** Auditor: check the settling transaction (signature or proof) of a settled result of this mode. */
-  auditSettlement(context: ModeAuditContext): Promise<void>;
-  /** Auditor: check the input against the request's commitment and re-run the model on it. */
-  auditInput(context: ModeAuditContext, input: Uint8Array): Promise<void>;
 }

@@ -1,7 +1,6 @@
 /** Zk mode: results proven by a Groth16 proof of the committed model's circuit, settled by `ZkMode`. */
-import { MODE_NAMES, VerificationMode } from "../../protocol/modes.js";
 import type { ModeModule } from "../types.js";
-import { auditZkInput, auditZkSettlement } from "./audit.js";
+import { zkModeAuditor } from "../auditors.js";
 import { zkFulfilment } from "./calldata.js";
 import { computeZk, prepareZk } from "./compute.js";
 
@@ -10,14 +9,10 @@ export * from "./calldata.js";
 export * from "./compute.js";
 
 export const zkModeModule: ModeModule = {
-  mode: VerificationMode.Zk,
-  name: MODE_NAMES[VerificationMode.Zk],
-  contractName: "ZkMode",
+  ...zkModeAuditor,
   slow: true,
   prepare: prepareZk,
   serves: (runtime) => runtime.quantized !== undefined,
   compute: computeZk,
   fulfilment: zkFulfilment,
-  auditSettlement: auditZkSettlement,
-  auditInput: auditZkInput,
 };
