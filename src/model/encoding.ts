@@ -95,9 +95,26 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
+/** Standard padded base64 of `bytes` (`btoa`: the same in Node and browsers). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** The bytes of standard base64 (`atob`); throws on a character outside the alphabet. */
+export function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 /** `data:application/octet-stream;base64,...` carrying `bytes` (canonical padded base64). */
 export function toDataUri(bytes: Uint8Array): string {
-  return DATA_URI_PREFIX + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+  return DATA_URI_PREFIX + bytesToBase64(bytes);
 }
 
 /**
@@ -110,9 +127,8 @@ export function fromDataUri(uri: string): Uint8Array {
   }
   const payload = uri.slice(DATA_URI_PREFIX.length);
   if (!BASE64_RE.test(payload)) throw new Error("data URI payload is not canonical base64");
-  const bytes = Buffer.from(payload, "base64");
+  const bytes = base64ToBytes(payload);
   // The regex admits non-zero bits in the last char before padding ("QR==" and "QQ==" decode alike).
-  if (bytes.toString("base64") !== payload) throw new Error("data URI payload is not canonical base64");
-  // Copy out: small Buffers are slices of a shared pool, whose `.buffer` holds unrelated bytes.
-  return new Uint8Array(bytes);
+  if (bytesToBase64(bytes) !== payload) throw new Error("data URI payload is not canonical base64");
+  return bytes;
 }
