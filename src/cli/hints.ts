@@ -62,5 +62,8 @@ export function hintFor(error: unknown): string | undefined {
   if (error instanceof Error && error.name === "StateMismatchError") {
     return "`opg operator serve --fresh-state` moves the old state file aside (nothing is deleted) and starts fresh; or pass `--db <file>` to use another one";
   }
+  if (error instanceof Error && error.name === "WatchStateMismatchError") {
+    return "`opg watch --fresh-state` moves the old state file aside (nothing is deleted) and starts fresh; or pass `--db <file>` to use another one";
+  }
   return undefined;
 }

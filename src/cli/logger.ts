@@ -7,6 +7,8 @@ export interface OperatorLoggerOptions {
   pretty: boolean;
   /** Where the lines go (default stdout). */
   destination?: NodeJS.WritableStream;
+  /** The logger's name in JSON lines (default `opg-operator`; the watcher's is `opg-watch`). */
+  name?: string;
 }
 
 /**
@@ -15,7 +17,8 @@ export interface OperatorLoggerOptions {
  */
 export function operatorLogger(options: OperatorLoggerOptions): Logger {
   const destination = options.destination ?? process.stdout;
-  if (!options.pretty) return pino({ name: "opg-operator" }, destination);
+  const name = options.name ?? "opg-operator";
+  if (!options.pretty) return pino({ name }, destination);
   const stream = PinoPretty({
     destination,
     colorize: destination === process.stdout && process.stdout.isTTY,
@@ -23,5 +26,5 @@ export function operatorLogger(options: OperatorLoggerOptions): Logger {
     ignore: "pid,hostname,name",
     sync: true,
   });
-  return pino({ name: "opg-operator" }, stream);
+  return pino({ name }, stream);
 }

@@ -16,6 +16,7 @@ import { addOperatorCommands } from "./commands/operator/index.js";
 import { addRefundCommand } from "./commands/refund.js";
 import { addRequestCommand } from "./commands/request.js";
 import { addStatusCommand } from "./commands/status.js";
+import { addWatchCommand } from "./commands/watch.js";
 import { addWithdrawCommand } from "./commands/withdraw.js";
 import { EXIT_CODE_HELP, ExitCode, exitCodeForError } from "./exit-codes.js";
 import { hintFor } from "./hints.js";
@@ -70,6 +71,7 @@ export function buildProgram(io: CliIo = defaultIo, state: { exitCode: number } 
   addOperatorCommands(program, cli);
   addBalanceCommand(program, cli);
   addDeployCommand(program, cli);
+  addWatchCommand(program, cli);
   return program;
 }
 
