@@ -8,8 +8,10 @@ import { expect } from "chai";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { protocolBytecode } from "../src/abi/bytecode.js";
-import { irisMlpVerifierAbi } from "../src/abi/index.js";
-import { irisRegistration } from "../src/devnet/iris.js";
+import { readFile } from "node:fs/promises";
+import { irisMlpVerifierAbi, quietModeAbi } from "../src/abi/index.js";
+import { IRIS_MODEL_PATH, irisRegistration } from "../src/devnet/iris.js";
+import { loadIris } from "../src/model/iris.js";
 import type { KeySigner } from "../src/modes/types.js";
 import {
   decodeProtocolError,
@@ -20,13 +22,27 @@ import {
   receiptLeaf,
   recoverQuietRequestSigner,
   VerificationMode,
+  fieldToBytes32,
   zkOutputBytes,
+  zkOutputHash,
   type OpgClient,
   type QuietRequest,
   type Receipt,
   type SignedQuietReceipt,
   type SignedQuietRequest,
 } from "../src/sdk/index.js";
+import {
+  circuitInput,
+  fixedPointForward,
+  inputCommitment,
+  IRIS_ZK_PARAMS,
+  prove,
+  quantizeInput,
+  quantizeOnnx,
+  settlementProof,
+  toSolidityCalldata,
+} from "../src/zk/index.js";
+import "./helpers/release-zk.js";
 import {
   OPERATOR_SIGNING_KEY,
   OPG,
@@ -515,6 +531,76 @@ describe("sdk: quiet mode", function () {
         funds: 0n,
         refundAt: 0n,
       });
+    });
+  });
+  // Last: it slashes the operator, which the log tests above must not see.
+  describe("a wrong output", () => {
+    it("challenges a wrong output of a zk-circuit model with a Groth16 proof bound to the challenger", async () => {
+      const iris = loadIris();
+      const quantized = quantizeOnnx(new Uint8Array(await readFile(IRIS_MODEL_PATH)), IRIS_ZK_PARAMS);
+      const q = quantizeInput(iris.features[100]!, quantized);
+      const inputHash = fieldToBytes32(await inputCommitment(q, quantized.params));
+      const truth = BigInt(fixedPointForward(quantized, q).label);
+      const { request } = await voucher(0n, { modelId: zkQuietModel, inputHash });
+      const { seq } = await operator
+        .getLogHead({ operator: operatorAddress })
+        .then((h) => ({ seq: h.nextSeq + 7n }));
+      const wrong = (truth + 1n) % 3n;
+      const evidence = await receiptFor(request, seq, zkOutputBytes(wrong), key, zkOutputHash(wrong));
+      const honest = await receiptFor(request, seq + 1n, zkOutputBytes(truth), key, zkOutputHash(truth));
+      const quietMode = (await challenger.getQuietMode()).address;
+      const proofFor = async (receiptSeq: bigint, by: Address) => {
+        const binding = await challenger.publicClient.readContract({
+          address: quietMode,
+          abi: quietModeAbi,
+          functionName: "quietBinding",
+          args: [operatorAddress, receiptSeq, by],
+        });
+        const proven = await prove(circuitInput(quantized, q, binding));
+        return settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
+      };
+      const challengerAddress = challenger.account()!.address;
+
+      const forHonest = await proofFor(seq + 1n, challengerAddress);
+      expect(
+        await protocolRejection(
+          challenger.challengeOutput({ ...honest, output: forHonest.output, proof: forHonest.proof }),
+        ),
+      ).to.equal("OutputMatches");
+
+      const proven = await proofFor(seq, challengerAddress);
+      expect(proven.output).to.equal(truth);
+      // A proof copied from the challenger's transaction is bound to the challenger: useless to anyone else.
+      expect(
+        await protocolRejection(
+          payer.challengeOutput({ ...evidence, output: proven.output, proof: proven.proof }),
+        ),
+      ).to.equal("InvalidProof");
+      const stake = (await challenger.getOperator({ operator: operatorAddress })).stake;
+      const result = await challenger.challengeOutput({
+        ...evidence,
+        output: proven.output,
+        proof: proven.proof,
+      });
+      // The penalty, or what stake is left (the operator unbonded above): a wrong output is struck even with nothing to take.
+      const { penalty } = await challenger.getQuietMode();
+      expect(result.slashed).to.equal(stake < penalty ? stake : penalty);
+      expect((await challenger.getOperator({ operator: operatorAddress })).stake).to.equal(
+        stake - result.slashed,
+      );
+      expect(
+        await challenger.publicClient.readContract({
+          address: quietMode,
+          abi: quietModeAbi,
+          functionName: "isStruck",
+          args: [operatorAddress, seq],
+        }),
+      ).to.equal(true);
+      expect(
+        await protocolRejection(
+          challenger.challengeOutput({ ...evidence, output: proven.output, proof: proven.proof }),
+        ),
+      ).to.equal("ReceiptEvidenceUsed");
     });
   });
 });

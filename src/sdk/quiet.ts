@@ -29,13 +29,12 @@ export interface SignedQuietReceipt {
 /** A challenge that slashed: the transaction, and the stake taken (from `OperatorChallenged`). */
 export type ChallengeResult = WriteResult & { slashed: bigint };
 
-/** The stake a mined challenge took, from its `OperatorChallenged` event. */
+/** The stake a mined challenge took, from its `OperatorChallenged` event (`ReceiptStruck` for a wrong output). */
 export function challengeResult(result: WriteResult): ChallengeResult {
-  const [event] = parseEventLogs({
-    abi: quietModeAbi,
-    eventName: "OperatorChallenged",
-    logs: result.receipt.logs,
-  });
-  if (event === undefined) throw new Error(`no OperatorChallenged event in ${result.hash}`);
-  return { ...result, slashed: event.args.slashed };
+  const logs = result.receipt.logs;
+  const [challenged] = parseEventLogs({ abi: quietModeAbi, eventName: "OperatorChallenged", logs });
+  if (challenged !== undefined) return { ...result, slashed: challenged.args.slashed };
+  const [struck] = parseEventLogs({ abi: quietModeAbi, eventName: "ReceiptStruck", logs });
+  if (struck !== undefined) return { ...result, slashed: struck.args.slashed };
+  throw new Error(`no OperatorChallenged or ReceiptStruck event in ${result.hash}`);
 }

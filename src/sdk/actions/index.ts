@@ -5,6 +5,7 @@ export * from "./assertChain.js";
 export * from "./challengeEquivocation.js";
 export * from "./challengeLate.js";
 export * from "./challengeOmission.js";
+export * from "./challengeOutput.js";
 export * from "./challengeUncommitted.js";
 export * from "./commitReceiptBatch.js";
 export * from "./deposit.js";
