@@ -3,7 +3,9 @@
  * (QuietMode with the default windows: 1 h commit, 1 day challenge, 1 h maxTtl): a payer funds a channel and posts
  * signed vouchers with inputs over HTTP, the node answers with outputs and signed receipts (a signature-style model
  * and a zk-circuit model), refuses every bad request with its code without persisting anything, commits its receipts,
- * serves batches and proofs, and keeps its log across restarts. The SDK verifies on the payer's side.
+ * serves batches and proofs, and keeps its log across restarts. The SDK verifies on the payer's side. Concurrency:
+ * racing vouchers on one sub-channel (one served per index, seqs without gaps), payers in parallel, a model revoked
+ * and a refund requested while serving (refused after the chain view's refresh), and the demo's cheating flag.
  */
 import { expect } from "chai";
 import { mkdtemp, readFile } from "node:fs/promises";
@@ -28,6 +30,7 @@ import { encodeFeatures } from "../src/model/encoding.js";
 import { loadIris } from "../src/model/iris.js";
 import { OperatorNode } from "../src/operator/node.js";
 import { fieldToBytes32, ModelStatus, VerificationMode, zkOutputBytes } from "../src/protocol/index.js";
+import { zkOutputHash } from "../src/protocol/quiet.js";
 import type { QuietRequest } from "../src/protocol/quiet.js";
 import {
   batchDataFromJson,
@@ -68,7 +71,11 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
   let quietModel: Hex;
   let zkModel: Hex;
   let deprecatedModel: Hex;
+  let revokedModel: Hex;
+  /** A version without quiet mode (signature mode only). */
+  let loudModel: Hex;
   let node: OperatorNode;
+  let clientFor: (index: number) => OpgClient;
   let url: string;
   let healthUrl: string;
   const iris = loadIris();
@@ -148,7 +155,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
       settlement: devnet.addresses.settlement,
       operatorKey: OPERATOR_KEY,
       signerKey: SIGNER_KEY,
-      models: [quietModel, zkModel, deprecatedModel, devnet.irisModelId].map((modelId) => ({
+      models: [quietModel, zkModel, deprecatedModel, revokedModel, loudModel].map((modelId) => ({
         modelId,
         file: IRIS_MODEL_PATH,
       })),
@@ -180,7 +187,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     });
     const transport = http(devnet.url, { retryCount: 0 });
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 });
-    const clientFor = (index: number) =>
+    clientFor = (index: number) =>
       createOpgClient({
         publicClient,
         walletClient: createWalletClient({
@@ -214,6 +221,13 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     const old = await irisRegistration({ fee: FEE, royaltyBps: 500, name: "iris-quiet-old" });
     ({ modelId: deprecatedModel } = await owner.registerModel({
       ...old.spec,
+      modes: VerificationMode.Signature | VerificationMode.Quiet,
+    }));
+    const loud = await irisRegistration({ fee: FEE, royaltyBps: 500, name: "iris-request-path-only" });
+    ({ modelId: loudModel } = await owner.registerModel({ ...loud.spec, modes: VerificationMode.Signature }));
+    const doomed = await irisRegistration({ fee: FEE, royaltyBps: 500, name: "iris-quiet-revoked" });
+    ({ modelId: revokedModel } = await owner.registerModel({
+      ...doomed.spec,
       modes: VerificationMode.Signature | VerificationMode.Quiet,
     }));
 
@@ -297,7 +311,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     await refused(await body(quietModel, 1, { operator: payer.account()!.address }), 400, "wrong_operator");
     // 3. the model
     await refused(await body(quietModel, 1, { modelId: keccak256("0x01") }), 404, "unknown_model");
-    await refused(await body(devnet.irisModelId, 1), 400, "quiet_not_allowed");
+    await refused(await body(loudModel, 1), 400, "quiet_not_allowed");
     // 4. the payer's signature
     await refused(
       { ...valid, request: { ...valid.request, fee: valid.request.fee + 1n } },
@@ -362,6 +376,144 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     console.log(
       `      quiet gateway latency over 200 sequential requests: p50 ${pct(50)} ms, p95 ${pct(95)} ms`,
     );
+  });
+
+  /** A payer-signed body for `client`'s voucher `index` (running total `cumulative`) on `modelId`. */
+  async function voucher(
+    client: OpgClient,
+    modelId: Hex,
+    sample: number,
+    index: bigint,
+    cumulative: bigint,
+  ): Promise<{ request: QuietRequest; signature: Hex; input: string }> {
+    const { bytes, hash } = await inputFor(modelId, sample);
+    const { request, signature } = await client.signQuietVoucher({
+      operator: operatorAddress,
+      modelId,
+      inputHash: hash,
+      fee: FEE,
+      cumulative,
+      index,
+      deadline: (await chainNow()) + 600n,
+    });
+    return { request, signature, input: Buffer.from(bytes).toString("base64") };
+  }
+
+  /** Every stored receipt has seq 0 … n-1: the log has no gap. */
+  function expectGapFreeLog(): void {
+    const total = node.store.quiet.totals().receipts;
+    const seqs = node.store.quiet.receiptRange(0n, total).map((r) => r.receipt.seq);
+    expect(seqs).to.deep.equal(seqs.map((_, i) => BigInt(i)));
+  }
+
+  it("serves racing vouchers on one sub-channel one per index (the rest 409), seqs consecutive, no gap", async () => {
+    const racer = clientFor(4);
+    await racer.deposit({ amount: OPG });
+    await racer.fundChannel({ operator: operatorAddress, amount: OPG });
+    const served: bigint[] = [];
+    // Rounds: four different requests with the same index at once; exactly one is served.
+    for (let index = 0n; index < 4n; index++) {
+      const bodies = await Promise.all(
+        [0, 1, 2, 3].map((v) => voucher(racer, quietModel, 10 + v, index, (index + 1n) * FEE)),
+      );
+      const answers = await Promise.all(bodies.map((b) => post(b)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses, JSON.stringify(answers.map((a) => a.body))).to.deep.equal([200, 409, 409, 409]);
+      served.push(receiptFromJson(answers.find((a) => a.status === 200)!.body.receipt).seq);
+    }
+    // A burst: indexes 4 … 11, three requests each, all at once. Whatever the arrival order, the served indexes are a
+    // run from 4, one request each, and every other request is refused as out of order.
+    const burst = await Promise.all(
+      [...Array(24).keys()].map((i) => {
+        const index = 4n + BigInt(Math.floor(i / 3));
+        return voucher(racer, quietModel, 20 + i, index, (index + 1n) * FEE);
+      }),
+    );
+    const answers = await Promise.all(burst.map((b) => post(b)));
+    const ok = answers.flatMap((a, i) => (a.status === 200 ? [{ a, index: burst[i]!.request.index }] : []));
+    expect(answers.every((a) => a.status === 200 || a.body.code === "voucher_out_of_order")).to.equal(true);
+    expect(ok.length).to.be.greaterThan(0);
+    expect(ok.map((o) => o.index).sort((x, y) => Number(x - y))).to.deep.equal(
+      ok.map((_, i) => 4n + BigInt(i)),
+    );
+    served.push(...ok.map((o) => receiptFromJson(o.a.body.receipt).seq));
+    served.sort((x, y) => Number(x - y));
+    expect(served).to.deep.equal(served.map((_, i) => served[0]! + BigInt(i)));
+    expect(node.store.quiet.subChannel(racer.account()!.address, quietModel)).to.deep.equal({
+      nextIndex: 4n + BigInt(ok.length),
+      cumulative: (4n + BigInt(ok.length)) * FEE,
+    });
+    expectGapFreeLog();
+  });
+
+  it("serves payers in parallel (and a request sent twice at once gets one receipt), without a gap in the log", async () => {
+    const payers = [clientFor(0), clientFor(5)];
+    for (const p of payers) {
+      await p.deposit({ amount: OPG });
+      await p.fundChannel({ operator: operatorAddress, amount: OPG });
+    }
+    const before = node.store.quiet.totals().receipts;
+    const perPayer = 6;
+    const results = await Promise.all(
+      payers.map(async (p, n) => {
+        const seqs: bigint[] = [];
+        for (let i = 0n; i < BigInt(perPayer); i++) {
+          const b = await voucher(p, quietModel, 40 + n * 10 + Number(i), i, (i + 1n) * FEE);
+          // The same signed request twice at once (a client retrying): one receipt, answered to both.
+          const [first, second] = await Promise.all([post(b), post(b)]);
+          expect(first.status, JSON.stringify(first.body)).to.equal(200);
+          expect(second.body).to.deep.equal(first.body);
+          seqs.push(receiptFromJson(first.body.receipt).seq);
+        }
+        return seqs;
+      }),
+    );
+    const all = results.flat().sort((x, y) => Number(x - y));
+    expect(all).to.deep.equal(all.map((_, i) => BigInt(before) + BigInt(i)));
+    expect(node.store.quiet.totals().receipts).to.equal(before + payers.length * perPayer);
+    expectGapFreeLog();
+  });
+
+  it("refuses a model revoked while serving once its chain view refreshes, and a payer that asked for its refund", async () => {
+    const first = await serve(revokedModel, 2);
+    expect(first.answer.status).to.equal(200);
+    await owner.setModelStatus({ modelId: revokedModel, status: ModelStatus.Revoked });
+    let refused: Answer | undefined;
+    await until(async () => {
+      const payload = await body(revokedModel, 3);
+      const answer = await post(payload);
+      if (answer.status === 200) {
+        // Served before the refresh (within its bounded delay): a valid voucher, keep the sub-channel in step.
+        sub.set(revokedModel, { index: payload.request.index + 1n, cumulative: payload.request.cumulative });
+        return false;
+      }
+      refused = answer;
+      return true;
+    }, "the revoked model to be refused");
+    expect(refused!.status).to.equal(403);
+    expect(refused!.body).to.include({ code: "not_allowed" });
+    expect(refused!.body.error).to.contain("ModelNotActive");
+
+    // Payer 5 asks for its channel back: the node stops serving it after the refresh.
+    const leaving = clientFor(5);
+    const next = node.store.quiet.subChannel(leaving.account()!.address, quietModel)!;
+    await leaving.requestChannelRefund({ operator: operatorAddress });
+    let index = next.nextIndex;
+    let cumulative = next.cumulative;
+    let last: Answer | undefined;
+    await until(async () => {
+      last = await post(await voucher(leaving, quietModel, 7, index, cumulative + FEE));
+      if (last.status === 200) {
+        index++;
+        cumulative += FEE;
+        return false;
+      }
+      return true;
+    }, "the refund request to be seen");
+    expect(last!.status).to.equal(402);
+    expect(last!.body).to.include({ code: "insufficient_funds" });
+    expect(last!.body.error).to.contain("refund");
+    expectGapFreeLog();
   });
 
   it("commits the receipts, serves batches and proofs; final on chain after the windows; the operator redeems", async () => {
@@ -467,6 +619,63 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
       expect((await payer.getLogHead({ operator: operatorAddress })).nextSeq).to.equal(receipt.seq + 1n);
     } finally {
       await rpc("evm_setAutomine", [true]);
+    }
+  });
+
+  it("with the dishonest flag signs a wrong class every n-th zk receipt: validly signed, consistent, and wrong", async () => {
+    const cheatDb = join(await mkdtemp(join(tmpdir(), "opg-gateway-cheat-")), "state.sqlite");
+    const cheat = new OperatorNode({
+      rpcUrl: devnet.url,
+      settlement: devnet.addresses.settlement,
+      operatorKey: OPERATOR_KEY,
+      signerKey: SIGNER_KEY,
+      models: [{ modelId: zkModel, file: IRIS_MODEL_PATH }],
+      database: cheatDb,
+      pollIntervalMs: 200,
+      // Never commits during the test: its log is a separate, throwaway one.
+      quiet: { port: 0, batchIntervalMs: 3_600_000, dishonest: { wrongOutputEvery: 2 } },
+      logger: pino({ level: "silent" }),
+    });
+    const cheatUrl = (await cheat.start()).quietUrl!;
+    try {
+      const victim = clientFor(0); // funded above; its zk sub-channel is fresh
+      const labels: bigint[] = [];
+      const outputs: Hex[] = [];
+      for (const [i, sample] of [0, 60, 120, 140].entries()) {
+        const features = iris.features[sample]!;
+        labels.push(BigInt(fixedPointForward(quantized, quantizeInput(features, quantized)).label));
+        const b = await voucher(victim, zkModel, sample, BigInt(i), BigInt(i + 1) * FEE);
+        const response = await fetch(`${cheatUrl}/v1/infer`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(decimal(b)),
+        });
+        const answer = (await response.json()) as Record<string, unknown>;
+        expect(response.status, JSON.stringify(answer)).to.equal(200);
+        const receipt = receiptFromJson(answer.receipt);
+        const output = answer.output as Hex;
+        // Validly signed by the operator's registered key, output and hash consistent: the SDK accepts it.
+        const verified = await victim.verifyQuietReceipt({
+          receipt,
+          request: b.request,
+          signature: answer.signature as Hex,
+          output,
+        });
+        expect(verified).to.deep.equal(receipt);
+        expect(answer.outputHash).to.equal(keccak256(output));
+        outputs.push(output);
+      }
+      // Receipts 2 and 4 (every 2nd) carry the next class mod 3; 1 and 3 the circuit's.
+      expect(outputs).to.deep.equal([
+        zkOutputBytes(labels[0]!),
+        zkOutputBytes((labels[1]! + 1n) % 3n),
+        zkOutputBytes(labels[2]!),
+        zkOutputBytes((labels[3]! + 1n) % 3n),
+      ]);
+      expect(keccak256(outputs[1]!)).to.equal(zkOutputHash((labels[1]! + 1n) % 3n));
+      expect(outputs[1]).to.not.equal(zkOutputBytes(labels[1]!));
+    } finally {
+      await cheat.stop();
     }
   });
 });

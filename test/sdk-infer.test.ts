@@ -15,6 +15,8 @@ import {
   createWalletClient,
   defineChain,
   http,
+  keccak256,
+  toHex,
   type Address,
   type Hex,
   type PublicClient,
@@ -33,6 +35,19 @@ import { OpgError } from "../src/sdk/errors.js";
 import { OperatorRefusedError, type InferFetch } from "../src/sdk/quiet-gateway-client.js";
 import { inputCommitment, IRIS_ZK_PARAMS, quantizeInput, quantizeOnnx } from "../src/zk/index.js";
 import { fixedPointForward } from "../src/zk/reference.js";
+import {
+  hashQuietRequest,
+  hashReceipt,
+  quietModeDomain,
+  quietRequestDigest,
+  receiptDigest,
+} from "../src/protocol/quiet.js";
+import {
+  fastHashQuietRequest,
+  fastHashReceipt,
+  fastQuietRequestDigest,
+  fastReceiptDigest,
+} from "../src/sdk/quiet-digest.js";
 import "./helpers/release-zk.js";
 
 const OPERATOR_KEY = testAccountKey(2);
@@ -68,6 +83,8 @@ describe("sdk: infer() against an operator's quiet-mode gateway (devnet over HTT
   let devnet: Devnet;
   let publicClient: PublicClient;
   let clientFor: (index: number) => OpgClient;
+  /** A client of test account `index` over its own transport (to count its RPC requests). */
+  let clientOver: (index: number, transport: ReturnType<typeof http>) => OpgClient;
   let payer: OpgClient;
   let operatorAddress: Address;
   let quietModel: Hex;
@@ -110,6 +127,16 @@ describe("sdk: infer() against an operator's quiet-mode gateway (devnet over HTT
         walletClient: createWalletClient({
           chain,
           transport,
+          account: privateKeyToAccount(testAccountKey(index)),
+        }),
+        addresses: devnet.addresses,
+      });
+    clientOver = (index, over) =>
+      createOpgClient({
+        publicClient: createPublicClient({ chain, transport: over }),
+        walletClient: createWalletClient({
+          chain,
+          transport: over,
           account: privateKeyToAccount(testAccountKey(index)),
         }),
         addresses: devnet.addresses,
@@ -439,6 +466,71 @@ describe("sdk: infer() against an operator's quiet-mode gateway (devnet over HTT
       input: iris.features[22]!,
     });
     expect(next.request.index).to.equal(position + 2n);
+  });
+
+  it("makes no RPC request per call in the steady state (model, operator, clock cached for cacheTtlMs)", async () => {
+    let rpcRequests = 0;
+    const counted = http(devnet.url, {
+      retryCount: 0,
+      onFetchRequest: () => {
+        rpcRequests++;
+      },
+    });
+    const quietPayer = clientOver(0, counted); // funded above, its sub-channel continued from the gateway's record
+    const state = new Map<string, QuietVoucherPosition>();
+    const call = (i: number) =>
+      quietPayer.infer({
+        operatorUrl: url,
+        operator: operatorAddress,
+        modelId: quietModel,
+        input: iris.features[i]!,
+        voucherState: state,
+        cacheTtlMs: 600_000,
+      });
+    const record = node.store.quiet.subChannel(quietPayer.account()!.address, quietModel)!;
+    state.set(key(quietModel), { index: record.nextIndex, cumulative: record.cumulative });
+    await call(0); // warm: the mode, the model, the operator, the clock
+    const warm = rpcRequests;
+    expect(warm).to.be.greaterThan(0);
+    for (let i = 1; i <= 10; i++) await call(i);
+    expect(rpcRequests).to.equal(warm);
+    expect(state.get(key(quietModel))!.index).to.equal(record.nextIndex + 11n);
+  });
+
+  it("hashes requests and receipts on the hot path exactly as viem's EIP-712 (struct hashes and digests)", () => {
+    const domain = quietModeDomain(31337, operatorAddress);
+    for (let i = 0; i < 100; i++) {
+      const word = (bits: number) =>
+        BigInt(keccak256(toHex(`${i}/${bits}`))) >> BigInt(256 - bits + (i % bits));
+      const request = {
+        payer: operatorAddress,
+        operator: operatorAddress.toLowerCase() as Address,
+        modelId: keccak256(toHex(i)),
+        inputHash: keccak256(toHex(`input ${i}`)),
+        fee: word(96),
+        cumulative: word(96),
+        index: word(64),
+        deadline: word(64),
+      };
+      expect(fastHashQuietRequest(request)).to.equal(hashQuietRequest(request));
+      expect(fastQuietRequestDigest(domain, request)).to.equal(quietRequestDigest(domain, request));
+      const receipt = {
+        operator: operatorAddress,
+        seq: word(64),
+        request: hashQuietRequest(request),
+        outputHash: keccak256(toHex(i * 7)),
+        time: word(64),
+      };
+      expect(fastHashReceipt(receipt)).to.equal(hashReceipt(receipt));
+      expect(fastReceiptDigest(domain, receipt)).to.equal(receiptDigest(domain, receipt));
+    }
+    const base = {
+      operator: operatorAddress,
+      seq: 0n,
+      request: keccak256("0x01"),
+      outputHash: keccak256("0x02"),
+    };
+    expect(() => fastHashReceipt({ ...base, time: 2n ** 64n })).to.throw();
   });
 
   it("measures 100 sequential infer() calls (p50/p95 latency, printed)", async () => {

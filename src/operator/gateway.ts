@@ -10,22 +10,18 @@
  * - `GET /v1/batches/<firstSeq>`: a committed batch's receipts, requests and outputs (inputs are never served).
  * - `GET /v1/receipts/<seq>`: one receipt, with its batch and Merkle proof once committed.
  *
- * Requests are handled one at a time (a promise chain), so the sub-channel check and the seq counter never race.
+ * Requests run concurrently (docs/quiet.md, "Throughput and the operator's cache"): the stateless checks and the
+ * payer's signature at once; from the replay lookup to the durable receipt one request at a time per (payer, model)
+ * sub-channel (its voucher continuity); the seq, the signature and the SQLite write in the receipt writer's groups
+ * (`quiet-writer.ts`: one transaction per event-loop turn, never an answer before it commits). Chain state (model
+ * terms per payer, channel funds and refund, claimed, the chain's clock) comes from memory (`quiet-chain-state.ts`),
+ * refreshed on every new block: no RPC read per request in the steady state.
  * Nothing a client sends stops the endpoint: every failure is an answer, a log line and a metric.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import {
-  keccak256,
-  toHex,
-  zeroAddress,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-} from "viem";
-import { modelRegistryAbi, quietModeAbi } from "../abi/index.js";
+import { keccak256, toHex, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import { decodeFeatures } from "../model/encoding.js";
 import { inferBytes } from "../model/infer.js";
 import { VerificationMode } from "../protocol/modes.js";
@@ -37,24 +33,25 @@ import {
   receiptInclusionToJson,
   type InferAnswer,
 } from "../protocol/quiet-json.js";
-import {
-  hashQuietRequest,
-  hashReceipt,
-  recoverQuietRequestSigner,
-  signReceipt,
-  zkOutputHash,
-  type Receipt,
-} from "../protocol/quiet.js";
+import { hashReceipt, zkOutputHash } from "../protocol/quiet.js";
 import type { ProtocolDomain } from "../protocol/typed-data.js";
 import { fieldToBytes32, zkOutputBytes } from "../protocol/zk.js";
-import { decodeProtocolError } from "../sdk/errors.js";
+import {
+  fastHashQuietRequest,
+  fastSignReceipt,
+  recoverDigestSigner,
+  typedDigest,
+  type ReceiptSigner,
+} from "../sdk/quiet-digest.js";
 import { inputCommitment } from "../zk/commitment.js";
 import { quantizeInput } from "../zk/quantize.js";
 import { fixedPointForward } from "../zk/reference.js";
 import { errorSummary } from "./backoff.js";
 import type { ModelRuntime } from "./models.js";
+import { QuietChainState } from "./quiet-chain-state.js";
 import { GatewayRejection, MAX_BODY_BYTES, parseInferBody, reject, type InferBody } from "./quiet-request.js";
 import type { StoredQuietReceipt } from "./quiet-store.js";
+import { QuietReceiptWriter } from "./quiet-writer.js";
 import type { OperatorStore } from "./store.js";
 import { inputShape, validateFeatures } from "./validate.js";
 
@@ -71,6 +68,22 @@ export interface QuietGatewayOptions {
   batchIntervalMs?: number;
   /** Commit at once when this many receipts wait, and never more in one batch (default 1,024). */
   maxBatch?: number;
+  /**
+   * How often the chain's head is polled; on a new block every cached (payer, model) state is read again (ms,
+   * default 500). See docs/quiet.md, "Throughput and the operator's cache".
+   */
+  chainRefreshMs?: number;
+  /**
+   * The oldest chain data a request is served on (ms, default 5,000): the bound on how late a revoked or deprecated
+   * model, a gate or a refund request is applied when the RPC fails (deadlines are shortened to match).
+   */
+  maxStaleMs?: number;
+  /**
+   * FOR DEMOS AND WATCHER TESTS ONLY: cheat. Every `wrongOutputEvery`-th receipt of a zk-circuit model signs the
+   * wrong class (the next one, mod 3), its output and output hash consistent, so only a re-execution or a proof tells
+   * (and a wrong-output challenge slashes the operator). Logged loudly at start.
+   */
+  dishonest?: { wrongOutputEvery: number };
 }
 
 /** What the gateway needs from the node. */
@@ -79,8 +92,8 @@ export interface GatewayContext {
   store: OperatorStore;
   /** The operator (staking) account: the receipts' `operator`. */
   operator: Address;
-  /** The operator's registered signing key (signs receipts). */
-  signer: Pick<LocalAccount, "address" | "signTypedData">;
+  /** The operator's registered signing key (signs receipts; a local account signs the digest directly). */
+  signer: ReceiptSigner;
   /** The served models (keyed by lower-case id). */
   runtimes: ReadonlyMap<string, ModelRuntime>;
   /** Lower-case ids of the served models with a zk circuit (quantized twin and a verifier registered). */
@@ -96,6 +109,8 @@ export interface GatewayContext {
   log: Logger;
   /** Called after each new receipt is stored (the committer commits early when enough wait). */
   onReceipt?: () => void;
+  /** The gateway's options (`chainRefreshMs`, `maxStaleMs`, `dishonest`); the rest are the node's. */
+  settings?: QuietGatewayOptions;
 }
 
 /** The code counted for a served request (`opg_operator_quiet_requests_total{code="ok"}`). */
@@ -114,14 +129,48 @@ export interface GatewayServer {
 export class QuietGateway {
   /** Requests per outcome code (`ok`, `replayed`, or a rejection code), since start. */
   readonly counts = new Map<string, number>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The chain state requests are checked against (refreshed on every new block). */
+  readonly chain: QuietChainState;
+  /** Assigns seqs, signs and persists receipts, a group per event-loop turn. */
+  readonly writer: QuietReceiptWriter;
+  /** The tail of the requests in progress per (payer, model) sub-channel. */
+  private readonly lanes = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private server?: Server;
   private readonly trees = new Map<bigint, LogTree>();
+  /** zk-circuit receipts computed, for `dishonest`. */
+  private zkServed = 0;
+  private readonly wrongOutputEvery: number;
 
-  constructor(private readonly ctx: GatewayContext) {}
+  constructor(private readonly ctx: GatewayContext) {
+    const settings = ctx.settings ?? { port: 0 };
+    this.chain = new QuietChainState({
+      client: ctx.client,
+      models: ctx.models,
+      quietMode: ctx.quietMode,
+      operator: ctx.operator,
+      ...(settings.chainRefreshMs === undefined ? {} : { refreshMs: settings.chainRefreshMs }),
+      ...(settings.maxStaleMs === undefined ? {} : { maxStaleMs: settings.maxStaleMs }),
+      log: ctx.log,
+    });
+    this.writer = new QuietReceiptWriter(ctx.store.quiet, ctx.operator, (receipt) =>
+      fastSignReceipt(ctx.signer, ctx.domain, receipt),
+    );
+    const every = settings.dishonest?.wrongOutputEvery;
+    if (every !== undefined && (!Number.isSafeInteger(every) || every < 1)) {
+      throw new Error(`dishonest.wrongOutputEvery must be a whole number ≥ 1, not ${every}`);
+    }
+    this.wrongOutputEvery = every ?? 0;
+    if (this.wrongOutputEvery > 0) {
+      const warning = `DISHONEST OPERATOR: one zk-circuit receipt in every ${this.wrongOutputEvery} signs a WRONG class (demo/watcher tests only; a wrong-output challenge slashes this operator)`;
+      ctx.log.error({ dishonest: settings.dishonest }, warning);
+      console.error(`\n  !!! ${warning} !!!\n`);
+    }
+  }
 
-  /** Listen on `host:port`; resolves to the base URL. */
+  /** Read the chain state, then listen on `host:port`; resolves to the base URL. */
   async listen(port: number, host = "127.0.0.1"): Promise<GatewayServer> {
+    await this.chain.start();
     const server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         this.ctx.log.error({ err: errorSummary(error) }, "quiet gateway: unexpected error");
@@ -133,24 +182,50 @@ export class QuietGateway {
       socket.destroy();
     });
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(port, host, resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      await this.chain.stop(); // the port is taken: stop polling, so the process can exit
+      throw error;
+    }
     const address = server.address() as AddressInfo;
     const shown = host.includes(":") ? `[${host}]` : host;
     return {
       url: `http://${shown}:${address.port}`,
-      close: () =>
-        new Promise<void>((resolve) => {
+      close: async () => {
+        await new Promise<void>((resolve) => {
           server.closeAllConnections();
           server.close(() => {
             resolve();
           });
-        }),
+        });
+        await this.chain.stop();
+      },
     };
   }
 
-  /** Wait for the request being handled (after `close`, before the store closes). */
+  /** Wait for the requests being handled and their receipts' write (after `close`, before the store closes). */
   async drain(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.writer.drain();
+  }
+
+  /** Run `task` after the requests queued before it on the same sub-channel. */
+  private inLane<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.lanes.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    this.lanes.set(key, tail);
+    void tail.then(() => {
+      if (this.lanes.get(key) === tail) this.lanes.delete(key);
+    });
+    return run;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -211,12 +286,12 @@ export class QuietGateway {
       this.refuse(res, checked);
       return;
     }
-    // One request at a time from here: the sub-channel check, the seq and the write must not interleave.
-    const run = this.queue.then(() => this.serve(checked));
-    this.queue = run.catch(() => undefined);
+    const run = this.handle(checked);
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run)).catch(() => undefined);
     const outcome = await run.catch((error: unknown) => {
       this.ctx.log.error({ err: errorSummary(error) }, "quiet request failed");
-      // Chain reads that failed (an RPC outage): nothing was persisted, the same request can be retried.
+      // Chain reads or the write failed (an RPC outage, a disk error): nothing was persisted, retry the same request.
       return reject(
         503,
         "unavailable",
@@ -245,12 +320,12 @@ export class QuietGateway {
     send(res, 200, inferAnswerToJson(outcome.answer));
   }
 
-  /** Checks 2 to 9, then compute, sign and persist. */
-  private async serve(
+  /** Checks 2 to 4 (no state), then the rest in the request's sub-channel lane. */
+  private async handle(
     body: InferBody,
   ): Promise<{ answer: InferAnswer; replayed: boolean } | GatewayRejection> {
     const { ctx } = this;
-    const { request, signature, input } = body;
+    const { request, signature } = body;
     if (request.operator.toLowerCase() !== ctx.operator.toLowerCase()) {
       return reject(400, "wrong_operator", `request.operator must be this node's operator ${ctx.operator}`);
     }
@@ -266,10 +341,13 @@ export class QuietGateway {
         `model ${request.modelId} does not allow quiet mode (mode flags ${runtime.modes}): use a version registered with mode 4`,
       );
     }
+    let requestHash: Hex;
     let payer: Address;
     try {
-      payer = await recoverQuietRequestSigner(ctx.domain, request, signature);
+      requestHash = fastHashQuietRequest(request);
+      payer = await recoverDigestSigner(typedDigest(ctx.domain, requestHash), signature);
     } catch {
+      requestHash = "0x";
       payer = zeroAddress;
     }
     if (payer.toLowerCase() !== request.payer.toLowerCase()) {
@@ -279,59 +357,49 @@ export class QuietGateway {
         `the signature does not recover to request.payer under the QuietMode domain (chain ${ctx.domain.chainId}, contract ${ctx.quietMode})`,
       );
     }
-    const requestHash = hashQuietRequest(request);
+    return this.inLane(`${payer.toLowerCase()}/${key}`, () => this.serve(body, runtime, requestHash));
+  }
+
+  /** Checks 5 to 9 and the replay, then compute and queue for the writer (one at a time per sub-channel). */
+  private async serve(
+    body: InferBody,
+    runtime: ModelRuntime,
+    requestHash: Hex,
+  ): Promise<{ answer: InferAnswer; replayed: boolean } | GatewayRejection> {
+    const { ctx } = this;
+    const { request, signature, input } = body;
     const stored = ctx.store.quiet.receiptFor(requestHash);
     if (stored !== undefined) return { answer: answerOf(stored), replayed: true };
 
-    // Every chain read at once (one batched HTTP request), then the checks in order.
-    const [block, terms, channel, subChannel] = await Promise.all([
-      ctx.client.getBlock(),
-      ctx.client
-        .readContract({
-          address: ctx.models,
-          abi: modelRegistryAbi,
-          functionName: "requestTerms",
-          args: [request.modelId, request.payer, VerificationMode.Quiet, request.inputHash],
-        })
-        .then(
-          ([, fee]) => ({ fee }),
-          (error: unknown) => ({ error }),
-        ),
-      ctx.client.readContract({
-        address: ctx.quietMode,
-        abi: quietModeAbi,
-        functionName: "channel",
-        args: [request.payer, ctx.operator],
-      }),
-      ctx.client.readContract({
-        address: ctx.quietMode,
-        abi: quietModeAbi,
-        functionName: "subChannel",
-        args: [request.payer, ctx.operator, request.modelId],
-      }),
-    ]);
-    const wall = BigInt(Math.floor(Date.now() / 1000));
-    const now = block.timestamp > wall ? block.timestamp : wall;
+    const known = this.chain.get(request.payer, request.modelId);
+    const state = known instanceof Promise ? await known : known;
+    const now = this.chain.now();
     if (request.deadline <= now) {
       return reject(400, "bad_deadline", `the deadline ${request.deadline} has passed (now ${now})`);
     }
-    if (request.deadline > now + ctx.maxTtl) {
+    const ttl = ctx.maxTtl - this.chain.deadlineMargin;
+    if (request.deadline > now + ttl) {
       return reject(
         400,
         "bad_deadline",
-        `the deadline ${request.deadline} is more than maxTtl (${ctx.maxTtl} s) from now (${now})`,
+        `the deadline ${request.deadline} is more than ${ttl} s from now (${now}): maxTtl (${ctx.maxTtl} s) less this node's ${this.chain.deadlineMargin} s margin for its chain view's delay`,
       );
     }
-    if ("error" in terms) {
-      const reason = decodeProtocolError(terms.error)?.name;
-      if (reason === undefined) throw terms.error; // an RPC failure, not a refusal
-      return reject(403, "not_allowed", `the model registry refuses this payer for this model: ${reason}`);
+    if ("refused" in state.terms) {
+      return reject(
+        403,
+        "not_allowed",
+        `the model registry refuses this payer for this model: ${state.terms.refused}`,
+      );
     }
-    if (request.fee < terms.fee) {
-      return reject(402, "fee_too_low", `request.fee ${request.fee} is below the model's fee ${terms.fee}`);
+    if (request.fee < state.terms.fee) {
+      return reject(
+        402,
+        "fee_too_low",
+        `request.fee ${request.fee} is below the model's fee ${state.terms.fee}`,
+      );
     }
-    const [funds, refundAt] = channel;
-    const [claimed] = subChannel;
+    const { funds, refundAt, claimed } = state;
     const record = ctx.store.quiet.subChannel(request.payer, request.modelId);
     const previous = record?.cumulative ?? claimed;
     const expectedIndex = record?.nextIndex ?? (claimed === 0n ? 0n : request.index);
@@ -356,6 +424,7 @@ export class QuietGateway {
         `the channel holds ${funds}, less than the ${request.cumulative - claimed} owed with this request: fund it`,
       );
     }
+    const key = request.modelId.toLowerCase();
     const zk = ctx.zkModels.has(key) && runtime.quantized !== undefined;
     const shape = zk
       ? inputShape(VerificationMode.Zk, runtime.model.inputWidth, runtime.quantized!.params)
@@ -371,7 +440,14 @@ export class QuietGateway {
       if (commitment !== request.inputHash.toLowerCase()) {
         return reject(422, "input_mismatch", "the input's Poseidon commitment is not request.inputHash");
       }
-      const label = BigInt(fixedPointForward(quantized, q).label);
+      let label = BigInt(fixedPointForward(quantized, q).label);
+      if (this.wrongOutputEvery > 0 && ++this.zkServed % this.wrongOutputEvery === 0) {
+        label = (label + 1n) % 3n; // the cheat: a wrong class, consistently hashed
+        ctx.log.warn(
+          { payer: request.payer, index: request.index.toString() },
+          "DISHONEST: signing a wrong class",
+        );
+      }
       output = zkOutputBytes(label);
       outputHash = zkOutputHash(label);
     } else {
@@ -385,25 +461,16 @@ export class QuietGateway {
       }
       outputHash = keccak256(output);
     }
-    const receipt: Receipt = {
-      operator: ctx.operator,
-      seq: ctx.store.quiet.nextSeq(),
-      request: requestHash,
-      outputHash,
-      time: now,
-    };
-    const receiptSignature = await signReceipt(ctx.signer, ctx.domain, receipt);
-    const answer: InferAnswer = { receipt, signature: receiptSignature, output, outputHash };
-    ctx.store.quiet.addReceipt({
-      receipt,
-      signature: receiptSignature,
+    const written = await this.writer.append({
       request,
       requestSignature: signature,
+      requestHash,
       output,
       outputHash,
+      time: now,
     });
     ctx.onReceipt?.();
-    return { answer, replayed: false };
+    return { answer: answerOf(written), replayed: false };
   }
 
   /** The tree of a committed batch (kept for the latest few batches). */

@@ -336,6 +336,8 @@ export class OperatorNode {
       onReceipt: () => {
         this.committer?.kick();
       },
+      // chainRefreshMs, maxStaleMs and the demo's `dishonest` flag (docs/quiet.md).
+      settings: options,
     });
     this.gatewayServer = await this.gateway.listen(options.port, options.host);
     const base = this.gatewayServer.url;

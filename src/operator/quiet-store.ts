@@ -5,7 +5,7 @@
  * transaction before the answer leaves the node, so a restart never reuses a `seq` and never signs a second receipt
  * for one request. A batch's raw transaction is written before it is broadcast (restart-safe, like fulfilments).
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { QuietRequest, Receipt } from "../protocol/quiet.js";
 import {
@@ -155,13 +155,22 @@ function toBatch(row: BatchRow): StoredQuietBatch {
 
 /** The gateway's tables in the node's database (`OperatorStore.quiet`). Callers group writes with `atomically`. */
 export class QuietLog {
+  /** Prepared statements, by SQL text (the gateway's hot path runs the same few per request). */
+  private readonly statements = new Map<string, StatementSync>();
+
   constructor(private readonly db: DatabaseSync) {
     db.exec(SCHEMA);
   }
 
+  private prepare(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   /** The next `seq` to sign: one past the highest stored (persisted receipts are the counter). */
   nextSeq(): bigint {
-    const row = this.db.prepare("SELECT MAX(seq) AS top FROM quiet_receipts").get() as {
+    const row = this.prepare("SELECT MAX(seq) AS top FROM quiet_receipts").get() as {
       top: number | null;
     };
     return row.top === null ? 0n : BigInt(row.top) + 1n;
@@ -169,48 +178,49 @@ export class QuietLog {
 
   /** The receipt signed for the request with struct hash `requestHash`, if any. */
   receiptFor(requestHash: Hex): StoredQuietReceipt | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM quiet_receipts WHERE request_hash = ?")
-      .get(requestHash.toLowerCase()) as ReceiptRow | undefined;
+    const row = this.prepare("SELECT * FROM quiet_receipts WHERE request_hash = ?").get(
+      requestHash.toLowerCase(),
+    ) as ReceiptRow | undefined;
     return row === undefined ? undefined : toStoredReceipt(row);
   }
 
   /** The receipt with sequence number `seq`, if signed. */
   receipt(seq: bigint): StoredQuietReceipt | undefined {
-    const row = this.db.prepare("SELECT * FROM quiet_receipts WHERE seq = ?").get(Number(seq)) as
+    const row = this.prepare("SELECT * FROM quiet_receipts WHERE seq = ?").get(Number(seq)) as
       ReceiptRow | undefined;
     return row === undefined ? undefined : toStoredReceipt(row);
   }
 
   /** Receipts `firstSeq … firstSeq+count-1`, in seq order. */
   receiptRange(firstSeq: bigint, count: number): StoredQuietReceipt[] {
-    const rows = this.db
-      .prepare("SELECT * FROM quiet_receipts WHERE seq >= ? AND seq < ? ORDER BY seq")
-      .all(Number(firstSeq), Number(firstSeq) + count) as unknown as ReceiptRow[];
+    const rows = this.prepare("SELECT * FROM quiet_receipts WHERE seq >= ? AND seq < ? ORDER BY seq").all(
+      Number(firstSeq),
+      Number(firstSeq) + count,
+    ) as unknown as ReceiptRow[];
     return rows.map(toStoredReceipt);
   }
 
   /** Receipts not in any batch yet, lowest seq first (at most `limit`). */
   unbatched(limit: number): StoredQuietReceipt[] {
-    const rows = this.db
-      .prepare("SELECT * FROM quiet_receipts WHERE batch_first_seq IS NULL ORDER BY seq LIMIT ?")
-      .all(limit) as unknown as ReceiptRow[];
+    const rows = this.prepare(
+      "SELECT * FROM quiet_receipts WHERE batch_first_seq IS NULL ORDER BY seq LIMIT ?",
+    ).all(limit) as unknown as ReceiptRow[];
     return rows.map(toStoredReceipt);
   }
 
   /** How many receipts wait for a batch. */
   unbatchedCount(): number {
-    const row = this.db
-      .prepare("SELECT COUNT(*) AS n FROM quiet_receipts WHERE batch_first_seq IS NULL")
-      .get() as { n: number };
+    const row = this.prepare(
+      "SELECT COUNT(*) AS n FROM quiet_receipts WHERE batch_first_seq IS NULL",
+    ).get() as { n: number };
     return row.n;
   }
 
   /** The gateway's record of a (payer, model) sub-channel, if it served it before. */
   subChannel(payer: Address, modelId: Hex): QuietSubChannelRecord | undefined {
-    const row = this.db
-      .prepare("SELECT next_index, cumulative FROM quiet_subchannels WHERE payer = ? AND model_id = ?")
-      .get(payer.toLowerCase(), modelId.toLowerCase()) as
+    const row = this.prepare(
+      "SELECT next_index, cumulative FROM quiet_subchannels WHERE payer = ? AND model_id = ?",
+    ).get(payer.toLowerCase(), modelId.toLowerCase()) as
       { next_index: string; cumulative: string } | undefined;
     return row === undefined
       ? undefined
@@ -225,32 +235,28 @@ export class QuietLog {
     const { receipt, request } = stored;
     const now = Date.now();
     const run = () => {
-      this.db
-        .prepare(
-          "INSERT INTO quiet_receipts (seq, request_hash, request_json, request_signature, receipt_json, signature, output, output_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(
-          Number(receipt.seq),
-          receipt.request.toLowerCase(),
-          JSON.stringify(quietRequestToJson(request)),
-          stored.requestSignature,
-          JSON.stringify(receiptToJson(receipt)),
-          stored.signature,
-          stored.output,
-          stored.outputHash,
-          now,
-        );
-      this.db
-        .prepare(
-          "INSERT INTO quiet_subchannels (payer, model_id, next_index, cumulative, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(payer, model_id) DO UPDATE SET next_index = excluded.next_index, cumulative = excluded.cumulative, updated_at = excluded.updated_at",
-        )
-        .run(
-          request.payer.toLowerCase(),
-          request.modelId.toLowerCase(),
-          (request.index + 1n).toString(),
-          request.cumulative.toString(),
-          now,
-        );
+      this.prepare(
+        "INSERT INTO quiet_receipts (seq, request_hash, request_json, request_signature, receipt_json, signature, output, output_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(
+        Number(receipt.seq),
+        receipt.request.toLowerCase(),
+        JSON.stringify(quietRequestToJson(request)),
+        stored.requestSignature,
+        JSON.stringify(receiptToJson(receipt)),
+        stored.signature,
+        stored.output,
+        stored.outputHash,
+        now,
+      );
+      this.prepare(
+        "INSERT INTO quiet_subchannels (payer, model_id, next_index, cumulative, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(payer, model_id) DO UPDATE SET next_index = excluded.next_index, cumulative = excluded.cumulative, updated_at = excluded.updated_at",
+      ).run(
+        request.payer.toLowerCase(),
+        request.modelId.toLowerCase(),
+        (request.index + 1n).toString(),
+        request.cumulative.toString(),
+        now,
+      );
     };
     if (this.db.isTransaction) {
       run();
@@ -267,32 +273,49 @@ export class QuietLog {
   }
 
   /**
+   * Store signed receipts (consecutive seqs, in order) with their sub-channel updates in ONE SQLite transaction: the
+   * gateway's group commit (one fsync for every receipt signed in a tick). All or nothing: throws, writing nothing,
+   * if any seq or request already has a receipt.
+   */
+  addReceipts(receipts: readonly Omit<StoredQuietReceipt, "batchFirstSeq">[]): void {
+    if (receipts.length === 0) return;
+    if (this.db.isTransaction) {
+      for (const stored of receipts) this.addReceipt(stored);
+      return;
+    }
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const stored of receipts) this.addReceipt(stored);
+      this.db.exec("COMMIT");
+    } catch (error) {
+      this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /**
    * Record a signed `commitBatch` transaction (before it is broadcast) and assign its receipts to it. Call inside
    * the store's `atomically` together with the nonce reservation.
    */
   addBatch(batch: Omit<StoredQuietBatch, "state" | "batchIndex" | "committedAt" | "error">): void {
     const now = Date.now();
-    this.db
-      .prepare(
-        "INSERT INTO quiet_batches (first_seq, count, root, data_uri, nonce, raw_tx, tx_hash, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
-      )
-      .run(
-        Number(batch.firstSeq),
-        batch.count,
-        batch.root,
-        batch.dataUri,
-        batch.nonce,
-        batch.rawTx,
-        batch.txHash,
-        now,
-        now,
-      );
+    this.prepare(
+      "INSERT INTO quiet_batches (first_seq, count, root, data_uri, nonce, raw_tx, tx_hash, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+    ).run(
+      Number(batch.firstSeq),
+      batch.count,
+      batch.root,
+      batch.dataUri,
+      batch.nonce,
+      batch.rawTx,
+      batch.txHash,
+      now,
+      now,
+    );
     const first = Number(batch.firstSeq);
-    const result = this.db
-      .prepare(
-        "UPDATE quiet_receipts SET batch_first_seq = ? WHERE seq >= ? AND seq < ? AND batch_first_seq IS NULL",
-      )
-      .run(first, first, first + batch.count);
+    const result = this.prepare(
+      "UPDATE quiet_receipts SET batch_first_seq = ? WHERE seq >= ? AND seq < ? AND batch_first_seq IS NULL",
+    ).run(first, first, first + batch.count);
     if (result.changes !== batch.count) {
       throw new Error(`receipts ${first}…${first + batch.count - 1} are not all waiting for a batch`);
     }
@@ -300,11 +323,9 @@ export class QuietLog {
 
   /** A batch mined: record its index in the operator's log and its commit time. */
   markBatchCommitted(firstSeq: bigint, batchIndex: bigint, committedAt: bigint): void {
-    this.db
-      .prepare(
-        "UPDATE quiet_batches SET state = 'committed', batch_index = ?, committed_at = ?, updated_at = ? WHERE first_seq = ? AND state = 'submitted'",
-      )
-      .run(batchIndex.toString(), committedAt.toString(), Date.now(), Number(firstSeq));
+    this.prepare(
+      "UPDATE quiet_batches SET state = 'committed', batch_index = ?, committed_at = ?, updated_at = ? WHERE first_seq = ? AND state = 'submitted'",
+    ).run(batchIndex.toString(), committedAt.toString(), Date.now(), Number(firstSeq));
   }
 
   /**
@@ -313,37 +334,35 @@ export class QuietLog {
    */
   markBatchFailed(firstSeq: bigint, error: string): void {
     const first = Number(firstSeq);
-    this.db
-      .prepare(
-        "UPDATE quiet_batches SET state = 'failed', error = ?, updated_at = ? WHERE first_seq = ? AND state = 'submitted'",
-      )
-      .run(error, Date.now(), first);
-    this.db.prepare("UPDATE quiet_receipts SET batch_first_seq = NULL WHERE batch_first_seq = ?").run(first);
+    this.prepare(
+      "UPDATE quiet_batches SET state = 'failed', error = ?, updated_at = ? WHERE first_seq = ? AND state = 'submitted'",
+    ).run(error, Date.now(), first);
+    this.prepare("UPDATE quiet_receipts SET batch_first_seq = NULL WHERE batch_first_seq = ?").run(first);
   }
 
   /** The batch starting at `firstSeq` (failed ones are not found). */
   batch(firstSeq: bigint): StoredQuietBatch | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM quiet_batches WHERE first_seq = ? AND state != 'failed'")
-      .get(Number(firstSeq)) as BatchRow | undefined;
+    const row = this.prepare("SELECT * FROM quiet_batches WHERE first_seq = ? AND state != 'failed'").get(
+      Number(firstSeq),
+    ) as BatchRow | undefined;
     return row === undefined ? undefined : toBatch(row);
   }
 
   /** Batches sent but not yet seen mined, oldest first. */
   openBatches(): StoredQuietBatch[] {
-    const rows = this.db
-      .prepare("SELECT * FROM quiet_batches WHERE state = 'submitted' ORDER BY first_seq")
-      .all() as unknown as BatchRow[];
+    const rows = this.prepare(
+      "SELECT * FROM quiet_batches WHERE state = 'submitted' ORDER BY first_seq",
+    ).all() as unknown as BatchRow[];
     return rows.map(toBatch);
   }
 
   /** Receipts stored, and batches per state, for `/metrics`. */
   totals(): { receipts: number; unbatched: number; batches: Record<QuietBatchState, number> } {
-    const receipts = (this.db.prepare("SELECT COUNT(*) AS n FROM quiet_receipts").get() as { n: number }).n;
+    const receipts = (this.prepare("SELECT COUNT(*) AS n FROM quiet_receipts").get() as { n: number }).n;
     const batches: Record<QuietBatchState, number> = { submitted: 0, committed: 0, failed: 0 };
-    const rows = this.db
-      .prepare("SELECT state, COUNT(*) AS n FROM quiet_batches GROUP BY state")
-      .all() as unknown as { state: QuietBatchState; n: number }[];
+    const rows = this.prepare(
+      "SELECT state, COUNT(*) AS n FROM quiet_batches GROUP BY state",
+    ).all() as unknown as { state: QuietBatchState; n: number }[];
     for (const { state, n } of rows) batches[state] = n;
     return { receipts, unbatched: this.unbatchedCount(), batches };
   }

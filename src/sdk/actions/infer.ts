@@ -1,11 +1,15 @@
 import { getAddress, isAddress, keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { VerificationMode } from "../../protocol/modes.js";
 import type { QuietRequest, Receipt } from "../../protocol/quiet.js";
+import type { ProtocolDomain } from "../../protocol/typed-data.js";
 import type { QuietReceiptRecord } from "../../protocol/quiet-json.js";
 import { requireAccount, type OpgContext } from "../context.js";
 import { decodeOutput, type DecodedOutput } from "../decode.js";
 import { OpgError } from "../errors.js";
 import { checkFinite, prepareSignatureInput } from "../features.js";
+import { checkUint96 } from "../limits.js";
+import { chainClock, memoized } from "../quiet-cache.js";
+import { fastQuietRequestDigest } from "../quiet-digest.js";
 import {
   inferBody,
   NetworkFailure,
@@ -17,7 +21,11 @@ import type { ModelInfo } from "../types.js";
 import { getModel } from "./getModel.js";
 import { getQuietMode } from "./getQuietMode.js";
 import { getSubChannel } from "./getSubChannel.js";
-import { signQuietVoucher } from "./signQuietVoucher.js";
+import {
+  signQuietVoucher,
+  type SignedQuietRequest,
+  type SignQuietVoucherParams,
+} from "./signQuietVoucher.js";
 import { verifyQuietReceipt } from "./verifyQuietReceipt.js";
 
 /** Where a payer's (operator, model) sub-channel stands: the next voucher's index and the running total so far. */
@@ -65,6 +73,13 @@ export interface InferParams {
   fetch?: InferFetch;
   /** Per-attempt HTTP timeout in milliseconds (default 30,000). */
   timeoutMs?: number;
+  /**
+   * How long chain reads are reused, in milliseconds (default 5,000; 0: read on every call): the model version, the
+   * operator's record and the chain's clock (kept as its lead over this machine's clock), per client. So in the
+   * steady state a call makes no RPC request; a model deprecated or an operator key rotated is noticed at most this
+   * late (the gateway refuses a deprecated model itself within its own bounded delay, docs/quiet.md "Throughput").
+   */
+  cacheTtlMs?: number;
 }
 
 /** A verified answer: the output, the operator's receipt and signature, the signed request, and the decoded classes. */
@@ -83,6 +98,7 @@ export interface InferResult {
 
 const DEFAULT_TTL_SECONDS = 300;
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_CACHE_TTL_MS = 5_000;
 
 /** The default voucher state per client (keyed by its cache), each entry keyed by payer, operator and model. */
 const memoryStates = new WeakMap<object, Map<string, QuietVoucherPosition>>();
@@ -139,6 +155,26 @@ function prepareInput(params: InferParams, model: ModelInfo): { bytes: Uint8Arra
 }
 
 /**
+ * The voucher signed as `signQuietVoucher` does; a local account signs the EIP-712 digest directly (the same
+ * signature, RFC 6979, without viem's typed-data validation: a third of the client's signing time), any other wallet
+ * through `signQuietVoucher`.
+ */
+async function signVoucher(
+  ctx: OpgContext<"settlement">,
+  domain: ProtocolDomain,
+  params: SignQuietVoucherParams,
+): Promise<SignedQuietRequest> {
+  const account = requireAccount(ctx);
+  if (account.type !== "local" || account.sign === undefined || params.index >= 2n ** 64n) {
+    return signQuietVoucher(ctx, params);
+  }
+  checkUint96(params.fee, "the fee");
+  checkUint96(params.cumulative, "the running total (cumulative)");
+  const request: QuietRequest = { payer: account.address, ...params };
+  return { request, signature: await account.sign({ hash: fastQuietRequestDigest(domain, request) }) };
+}
+
+/**
  * Run one inference in quiet mode (docs/quiet.md) and return its answer with the operator's receipt, verified. In
  * order: read the model (its fee and whether it has a zk circuit), sign the next voucher of the (payer, operator,
  * model) sub-channel (`signQuietVoucher`: index and running total from `voucherState`, else from this client's
@@ -184,6 +220,13 @@ export async function infer(
   if (!Number.isSafeInteger(ttl) || ttl <= 0) {
     throw new OpgError("BadInput", `ttlSeconds must be a positive whole number of seconds, not ${ttl}`);
   }
+  const cacheTtlMs = params.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  if (!Number.isFinite(cacheTtlMs) || cacheTtlMs < 0) {
+    throw new OpgError(
+      "BadInput",
+      `cacheTtlMs must be a non-negative number of milliseconds, not ${cacheTtlMs}`,
+    );
+  }
   const width = params.outputWidth;
   if (width !== undefined && (!Number.isSafeInteger(width) || width <= 0)) {
     throw new OpgError("BadInput", `outputWidth must be a positive whole number, not ${width}`);
@@ -204,10 +247,12 @@ export async function infer(
 
   return serialized(state, key, async () => {
     const known = state.get(key);
-    const [quiet, model, chainHead, claimed] = await Promise.all([
+    const [quiet, model, now, claimed] = await Promise.all([
       getQuietMode(ctx),
-      getModel(ctx, { modelId: params.modelId }),
-      ctx.publicClient.getBlock({ blockTag: "latest" }).then((b) => b.timestamp),
+      memoized(ctx, `model/${params.modelId.toLowerCase()}`, cacheTtlMs, () =>
+        getModel(ctx, { modelId: params.modelId }),
+      ),
+      chainClock(ctx, cacheTtlMs),
       known === undefined
         ? getSubChannel(ctx, { payer, operator, modelId: params.modelId }).then((s) => s.claimed)
         : Promise.resolve(0n),
@@ -231,10 +276,8 @@ export async function infer(
     const { bytes, inputHash } = prepareInput(params, model);
     const position = known ?? { index: 0n, cumulative: claimed };
 
-    // The operator measures the deadline from the later of its clock and the chain's head: so do we.
-    const wall = BigInt(Math.floor(Date.now() / 1000));
-    const now = chainHead > wall ? chainHead : wall;
-    const { request, signature: requestSignature } = await signQuietVoucher(ctx, {
+    // The operator measures the deadline from the later of its clock and the chain's head: so does `chainClock`.
+    const voucher = {
       operator,
       modelId: params.modelId,
       inputHash,
@@ -242,7 +285,8 @@ export async function infer(
       cumulative: position.cumulative + fee,
       index: position.index,
       deadline: now + BigInt(ttl),
-    });
+    };
+    const { request, signature: requestSignature } = await signVoucher(ctx, quiet.domain, voucher);
     const body = inferBody(request, requestSignature, bytes);
 
     const doFetch: InferFetch = params.fetch ?? ((url, init) => fetch(url, init));
@@ -269,6 +313,7 @@ export async function infer(
       request,
       signature: answer.signature,
       output: answer.output,
+      maxAgeMs: cacheTtlMs,
     });
 
     state.set(key, { index: request.index + 1n, cumulative: request.cumulative });

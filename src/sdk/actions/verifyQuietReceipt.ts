@@ -1,16 +1,10 @@
 import { bytesToBigInt, hexToBigInt, isHex, size, zeroAddress, type Hex } from "viem";
 import { VerificationMode } from "../../protocol/modes.js";
-import {
-  bytesOutputHash,
-  hashQuietRequest,
-  hashReceipt,
-  recoverReceiptSigner,
-  zkOutputHash,
-  type QuietRequest,
-  type Receipt,
-} from "../../protocol/quiet.js";
+import { bytesOutputHash, zkOutputHash, type QuietRequest, type Receipt } from "../../protocol/quiet.js";
 import type { OpgContext } from "../context.js";
 import { decodeProtocolError, OpgError } from "../errors.js";
+import { memoized } from "../quiet-cache.js";
+import { fastHashQuietRequest, fastHashReceipt, recoverDigestSigner, typedDigest } from "../quiet-digest.js";
 import type { ModelInfo } from "../types.js";
 import { getModel } from "./getModel.js";
 import { getOperator } from "./getOperator.js";
@@ -28,6 +22,12 @@ export interface VerifyQuietReceiptParams {
    * as a 32-byte word or a bigint.
    */
   output: Hex | Uint8Array | bigint;
+  /**
+   * Accept chain reads (the operator's record, the model version) up to this old, in milliseconds, memoized per
+   * client (default 0: read the chain on every call). With a positive age, a key rotated out, an operator unbonded or
+   * a model deprecated is noticed at most this late; `infer` passes its `cacheTtlMs`.
+   */
+  maxAgeMs?: number;
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -71,20 +71,22 @@ async function modelOrNone(ctx: OpgContext<"models">, modelId: Hex): Promise<Mod
  * the receipt's time; the signature is by the operator's current registered key and the operator is eligible
  * (staked, not unbonding out); the model version is Active and allows quiet mode. Resolves to the receipt when every
  * check passes; otherwise throws `OpgError` `ReceiptRejected` naming the failed check. Chain reads that fail (an
- * unreachable RPC) are thrown as they are: nothing unverified is returned.
+ * unreachable RPC) are thrown as they are: nothing unverified is returned. With `maxAgeMs` the operator's record and
+ * the model version are memoized per client for that long (no chain read per call in the steady state).
  */
 export async function verifyQuietReceipt(
   ctx: OpgContext<"settlement" | "operators" | "models">,
-  { receipt, request, signature, output }: VerifyQuietReceiptParams,
+  { receipt, request, signature, output, maxAgeMs = 0 }: VerifyQuietReceiptParams,
 ): Promise<Receipt> {
   let requestHash: Hex;
+  let receiptHash: Hex;
   try {
-    requestHash = hashQuietRequest(request);
+    requestHash = fastHashQuietRequest(request);
   } catch (error) {
     reject(`the request is malformed (${(error as Error).message})`);
   }
   try {
-    hashReceipt(receipt);
+    receiptHash = fastHashReceipt(receipt);
   } catch (error) {
     reject(`the receipt is malformed (${(error as Error).message})`);
   }
@@ -97,8 +99,12 @@ export async function verifyQuietReceipt(
 
   const [quiet, operator, model] = await Promise.all([
     getQuietMode(ctx),
-    getOperator(ctx, { operator: request.operator }),
-    modelOrNone(ctx, request.modelId),
+    memoized(ctx, `operator/${request.operator.toLowerCase()}`, maxAgeMs, () =>
+      getOperator(ctx, { operator: request.operator }),
+    ),
+    memoized(ctx, `model-or-none/${request.modelId.toLowerCase()}`, maxAgeMs, () =>
+      modelOrNone(ctx, request.modelId),
+    ),
   ]);
   if (model === undefined) reject(`model ${request.modelId} is not registered`);
 
@@ -114,7 +120,7 @@ export async function verifyQuietReceipt(
 
   let signer: string;
   try {
-    signer = await recoverReceiptSigner(quiet.domain, receipt, signature);
+    signer = await recoverDigestSigner(typedDigest(quiet.domain, receiptHash), signature);
   } catch (error) {
     reject(`the signature is malformed or the receipt out of range (${(error as Error).message})`);
   }
