@@ -22,6 +22,8 @@ contract OperatorRegistry is IOperatorRegistry, EIP712, Ownable2Step {
 
     /// @notice Longest unbonding delay governance can set.
     uint64 public constant MAX_UNBONDING_DELAY = ProtocolLimits.MAX_UNBONDING_DELAY;
+    /// @inheritdoc IOperatorRegistry
+    uint256 public constant MAX_ENDPOINT_BYTES = 256;
     /// @notice EIP-712 type a signing key signs to prove possession.
     bytes32 public constant SIGNER_BINDING_TYPEHASH = keccak256("SignerBinding(address operator,address signer)");
 
@@ -37,6 +39,7 @@ contract OperatorRegistry is IOperatorRegistry, EIP712, Ownable2Step {
 
     mapping(address operator => Operator) private _operators;
     mapping(address signer => SignerRecord) private _signers;
+    mapping(address operator => string url) private _endpoints;
 
     /// @param token_ The OPG token.
     /// @param governance The owner (governance).
@@ -101,6 +104,15 @@ contract OperatorRegistry is IOperatorRegistry, EIP712, Ownable2Step {
         if (payout == address(0)) revert ZeroAddress();
         op.payout = payout;
         emit PayoutChanged(msg.sender, payout);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function setEndpoint(string calldata url) external {
+        _registered(msg.sender);
+        uint256 length = bytes(url).length;
+        if (length > MAX_ENDPOINT_BYTES) revert EndpointTooLong(length, MAX_ENDPOINT_BYTES);
+        _endpoints[msg.sender] = url;
+        emit EndpointSet(msg.sender, url);
     }
 
     /// @inheritdoc IOperatorRegistry
@@ -202,6 +214,11 @@ contract OperatorRegistry is IOperatorRegistry, EIP712, Ownable2Step {
     /// @inheritdoc IOperatorRegistry
     function signerBindingDigest(address operator, address signer) external view returns (bytes32) {
         return _signerBindingDigest(operator, signer);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function endpoint(address operator) external view returns (string memory) {
+        return _endpoints[operator];
     }
 
     /// @inheritdoc IOperatorRegistry

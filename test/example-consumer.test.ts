@@ -7,9 +7,26 @@ import { argmax, encodeFeatures, encodeFloat32LE, toDataUri } from "../src/model
 import { inferBytes } from "../src/model/infer.js";
 import { loadIris } from "../src/model/iris.js";
 import { loadModel } from "../src/model/onnx-runtime.js";
-import { fieldToBytes32, splitFee, VerificationMode, zkOutputBytes } from "../src/protocol/index.js";
+import { privateKeyToAccount } from "viem/accounts";
+import { testAccountKey } from "../src/devnet/accounts.js";
+import {
+  fieldToBytes32,
+  hashQuietRequest,
+  QUIET_MODE_BIT,
+  quietModeDomain,
+  receiptBatch,
+  signQuietRequest,
+  signReceipt,
+  splitFee,
+  VerificationMode,
+  zkOutputBytes,
+  type QuietRequest,
+  type Receipt,
+} from "../src/protocol/index.js";
 import {
   buildZkInference,
+  circuitInput,
+  fixedPointForward,
   inputCommitment,
   prove,
   quantizeInput,
@@ -25,12 +42,15 @@ import {
   fulfilSigned as submitSigned,
   MODEL_FEE,
   networkHelpers,
+  OPG,
   openedFrom,
   openPrepaid,
   PROTOCOL_FEE_BPS,
   protocolFixture,
+  QUIET_WINDOWS,
   registerModel,
   ROYALTY_BPS,
+  SIGNER_KEYS,
   signResult,
   type OpenedRequest,
   type Protocol,
@@ -505,5 +525,421 @@ describe("Example consumer: IrisGatedAllowlist (real zk proofs and signed model 
     const pricier = await apply(w, SAMPLE.setosa, VerificationMode.Signature, w.other);
     expect(pricier.request.fee).to.equal(MODEL_FEE * 2n);
     expect((await w.gate.applications(pricier.requestId)).fee).to.equal(MODEL_FEE * 2n);
+  });
+});
+
+/**
+ * The quiet path: an applicant admitted at once from a final quiet receipt of its own (`admitQuiet`), with the real
+ * model's outputs (the circuit's fixed-point class for the zk-circuit version, float32 logits for the other) and a
+ * real Groth16 proof striking a cheat.
+ */
+describe("Example consumer: IrisGatedAllowlist quiet path (admitQuiet)", function () {
+  this.timeout(180_000);
+  const operatorKey = privateKeyToAccount(SIGNER_KEYS[0]);
+  const payerKeys = {
+    requester: privateKeyToAccount(testAccountKey(5)),
+    other: privateKeyToAccount(testAccountKey(6)),
+  };
+  const { commitWindow, challengeWindow } = QUIET_WINDOWS;
+
+  interface QuietWorld extends Protocol {
+    quantized: QuantizedMlp;
+    zkModelId: Hex;
+    plainModelId: Hex;
+    /** Accepts setosa, zk or quiet, on the zk-circuit version. */
+    gate: IrisGatedAllowlist;
+    /** Accepts setosa, quiet only, on the version without a circuit. */
+    plainGate: IrisGatedAllowlist;
+    quietAddress: Address;
+  }
+
+  async function quietGateFixture(): Promise<QuietWorld> {
+    const p = await protocolFixture();
+    const verifier = await ethers.deployContract("IrisMlpVerifier");
+    const zk = await irisRegistration({
+      fee: MODEL_FEE,
+      royaltyBps: ROYALTY_BPS,
+      zkVerifier: (await verifier.getAddress()) as Address,
+      name: "iris-quiet-zk",
+    });
+    const zkModelId = await registerModel(p.models, p.modelOwner, {
+      ...zk.spec,
+      modes: VerificationMode.Zk | QUIET_MODE_BIT,
+    });
+    const plain = await irisRegistration({ fee: MODEL_FEE, royaltyBps: ROYALTY_BPS, name: "iris-quiet" });
+    const plainModelId = await registerModel(p.models, p.modelOwner, {
+      ...plain.spec,
+      modes: VerificationMode.Signature | QUIET_MODE_BIT,
+    });
+    const gate = await deployGate(p, zkModelId, VerificationMode.Zk | QUIET_MODE_BIT);
+    const plainGate = await deployGate(p, plainModelId, QUIET_MODE_BIT);
+    // Stake enough that one proven cheat (600 OPG) leaves the operator eligible.
+    await p.token.connect(p.operator).approve(await p.operators.getAddress(), 1_000n * OPG);
+    await p.operators.connect(p.operator).stake(1_000n * OPG);
+    return {
+      ...p,
+      quantized: zk.quantized,
+      zkModelId,
+      plainModelId,
+      gate,
+      plainGate,
+      quietAddress: (await p.quietMode.getAddress()) as Address,
+    };
+  }
+
+  const now = async () => BigInt(await networkHelpers.time.latest());
+
+  /** A request `payer` signed for `sample`'s measurements under `modelId` (index `index` of its sub-channel). */
+  async function signedRequest(
+    w: QuietWorld,
+    modelId: Hex,
+    sample: number,
+    payer: keyof typeof payerKeys = "requester",
+    overrides: Partial<QuietRequest> = {},
+  ): Promise<QuietRequest> {
+    const features = iris.features[sample]!;
+    const inputHash =
+      modelId === w.zkModelId
+        ? fieldToBytes32(await inputCommitment(quantizeInput(features, w.quantized), w.quantized.params))
+        : keccak256(encodeFeatures(features));
+    const request: QuietRequest = {
+      payer: payerKeys[payer].address,
+      operator: w.operator.address as Address,
+      modelId,
+      inputHash,
+      fee: MODEL_FEE,
+      cumulative: MODEL_FEE,
+      index: 0n,
+      deadline: (await now()) + 300n,
+      ...overrides,
+    };
+    await signQuietRequest(payerKeys[payer], quietModeDomain(w.chainId, w.quietAddress), request);
+    return request;
+  }
+
+  /** The honest output for `sample` under `modelId`: the circuit's class, or the real model's float32 logits. */
+  async function honestOutput(w: QuietWorld, modelId: Hex, sample: number): Promise<Hex> {
+    const features = iris.features[sample]!;
+    if (modelId !== w.zkModelId) return toHex(await inferBytes(model, encodeFeatures(features)));
+    return zkOutputBytes(BigInt(fixedPointForward(w.quantized, quantizeInput(features, w.quantized)).label));
+  }
+
+  /** The operator's signed receipt for `request` at `seq`, claiming `output`. */
+  async function operatorReceipt(w: QuietWorld, request: QuietRequest, seq: bigint, output: Hex) {
+    const receipt: Receipt = {
+      operator: request.operator,
+      seq,
+      request: hashQuietRequest(request),
+      outputHash: keccak256(output),
+      time: await now(),
+    };
+    const signature = await signReceipt(operatorKey, quietModeDomain(w.chainId, w.quietAddress), receipt);
+    return { receipt, signature, output };
+  }
+
+  /** Commit `receipts` as the next batch of their operator (sent from `from`, the operator by default). */
+  async function commit(w: QuietWorld, receipts: readonly Receipt[], from = w.operator) {
+    const batch = receiptBatch(receipts);
+    const mined = await (
+      await w.quietMode
+        .connect(from)
+        .commitBatch(batch.firstSeq, batch.count, batch.root, "https://op.example/b")
+    ).wait();
+    const block = await ethers.provider.getBlock(mined!.blockNumber);
+    const [, batchCount] = await w.quietMode.head(from.address);
+    return {
+      index: batchCount - 1n,
+      fields: {
+        root: batch.root,
+        firstSeq: batch.firstSeq,
+        count: batch.count,
+        committedAt: BigInt(block!.timestamp),
+      },
+      proof: (i: number) => batch.tree.proof(i),
+    };
+  }
+
+  /** Past every deadline's challenge window among `requests`. */
+  async function finalize(requests: readonly QuietRequest[]) {
+    const last = requests.reduce((max, r) => (r.deadline > max ? r.deadline : max), 0n);
+    await networkHelpers.time.increaseTo(last + commitWindow + challengeWindow + 1n);
+  }
+
+  /**
+   * A final log of the operator: the applicant's setosa (seq 0), the other account's setosa (1), the applicant's
+   * versicolor (2) and an undecodable output (3), on the zk-circuit version.
+   */
+  async function finalLogFixture() {
+    const w = await quietGateFixture();
+    const requests = [
+      await signedRequest(w, w.zkModelId, SAMPLE.setosa),
+      await signedRequest(w, w.zkModelId, SAMPLE.setosa, "other"),
+      await signedRequest(w, w.zkModelId, SAMPLE.versicolor, "requester", {
+        index: 1n,
+        cumulative: 2n * MODEL_FEE,
+      }),
+      await signedRequest(w, w.zkModelId, SAMPLE.virginica, "requester", {
+        index: 2n,
+        cumulative: 3n * MODEL_FEE,
+      }),
+    ];
+    const outputs = [
+      await honestOutput(w, w.zkModelId, SAMPLE.setosa),
+      await honestOutput(w, w.zkModelId, SAMPLE.setosa),
+      await honestOutput(w, w.zkModelId, SAMPLE.versicolor),
+      zkOutputBytes(7n),
+    ];
+    const receipts = await Promise.all(requests.map((r, i) => operatorReceipt(w, r, BigInt(i), outputs[i]!)));
+    const batch = await commit(
+      w,
+      receipts.map((r) => r.receipt),
+    );
+    await finalize(requests);
+    const admit = (
+      i: number,
+      from: HardhatEthersSigner = w.requester,
+      changes: Partial<{
+        output: Hex;
+        request: QuietRequest;
+        proof: Hex[];
+        batchIndex: bigint;
+        fields: typeof batch.fields;
+      }> = {},
+    ) =>
+      w.gate
+        .connect(from)
+        .admitQuiet(
+          { ...receipts[i]!.receipt },
+          { ...(changes.request ?? requests[i]!) },
+          changes.batchIndex ?? batch.index,
+          changes.fields ?? batch.fields,
+          changes.proof ?? batch.proof(i),
+          changes.output ?? receipts[i]!.output,
+        );
+    return { ...w, requests, receipts, batch, admit };
+  }
+
+  it("admits the applicant from its own final receipt (the circuit's class), once; gas measured", async () => {
+    const w = await loadFixture(finalLogFixture);
+    expect(await w.gate.quietMode()).to.equal(w.quietAddress);
+    expect(await w.gate.quietOutputIsClass()).to.equal(true);
+    const tx = w.admit(0);
+    await expect(tx).to.emit(w.gate, "AdmittedQuiet").withArgs(w.requester.address, w.operator.address, 0n);
+    expect(await w.gate.isAdmitted(w.requester.address)).to.equal(true);
+    const gasUsed = (await (await tx).wait())!.gasUsed;
+    console.log(
+      `      admitQuiet gas: ${gasUsed} (whole transaction; ${gasUsed - 21_000n} without the intrinsic 21,000)`,
+    );
+    // Replaying the same receipt: already admitted.
+    await expect(w.admit(0))
+      .to.be.revertedWithCustomError(w.gate, "AlreadyAdmitted")
+      .withArgs(w.requester.address);
+    // The other account is admitted from its own receipt, independently.
+    await expect(w.admit(1, w.other))
+      .to.emit(w.gate, "AdmittedQuiet")
+      .withArgs(w.other.address, w.operator.address, 1n);
+    // Nothing moved: no fee, no request, nothing pending.
+    expect(await w.token.balanceOf(await w.gate.getAddress())).to.equal(0n);
+    expect(await w.gate.pendingRequestOf(w.requester.address)).to.equal(0n);
+  });
+
+  it("accepts a receipt only from the request's payer: not another account's, not for another account", async () => {
+    const w = await loadFixture(finalLogFixture);
+    // The other account submits the applicant's receipt (front-running or replay for itself).
+    await expect(w.admit(0, w.other))
+      .to.be.revertedWithCustomError(w.gate, "NotYourRequest")
+      .withArgs(w.requester.address, w.other.address);
+    // The applicant submits the other account's receipt.
+    await expect(w.admit(1, w.requester))
+      .to.be.revertedWithCustomError(w.gate, "NotYourRequest")
+      .withArgs(w.other.address, w.requester.address);
+    // A request rewritten to name the applicant: no longer the request the receipt answers.
+    await expect(
+      w.admit(1, w.requester, { request: { ...w.requests[1]!, payer: w.requester.address as Address } }),
+    ).to.be.revertedWithCustomError(w.quietMode, "ReceiptRequestMismatch");
+    expect(await w.gate.isAdmitted(w.requester.address)).to.equal(false);
+    expect(await w.gate.isAdmitted(w.other.address)).to.equal(false);
+  });
+
+  it("refuses another output than the receipt's, another class, and an undecodable output; records nothing", async () => {
+    const w = await loadFixture(finalLogFixture);
+    const setosa = zkOutputBytes(0n);
+    // The versicolor receipt with a setosa output: not the committed output.
+    await expect(w.admit(2, w.requester, { output: setosa }))
+      .to.be.revertedWithCustomError(w.gate, "OutputMismatch")
+      .withArgs(w.receipts[2]!.receipt.outputHash, keccak256(setosa));
+    await expect(w.admit(2)).to.be.revertedWithCustomError(w.gate, "ClassNotAccepted").withArgs(1n);
+    await expect(w.admit(3)).to.be.revertedWithCustomError(w.gate, "ClassNotAccepted").withArgs(NO_CLASS);
+    expect(await w.gate.isAdmitted(w.requester.address)).to.equal(false);
+    // A rejection records nothing: the applicant's setosa receipt still admits it.
+    await expect(w.admit(0)).to.emit(w.gate, "AdmittedQuiet");
+  });
+
+  it("refuses a receipt for another model version, even one the same operator committed", async () => {
+    const w = await loadFixture(quietGateFixture);
+    const request = await signedRequest(w, w.plainModelId, SAMPLE.setosa);
+    const r = await operatorReceipt(w, request, 0n, await honestOutput(w, w.plainModelId, SAMPLE.setosa));
+    const batch = await commit(w, [r.receipt]);
+    await finalize([request]);
+    await expect(
+      w.gate
+        .connect(w.requester)
+        .admitQuiet(r.receipt, request, batch.index, batch.fields, batch.proof(0), r.output),
+    )
+      .to.be.revertedWithCustomError(w.gate, "WrongModel")
+      .withArgs(w.zkModelId, w.plainModelId);
+    // The gate on that version (no circuit: 3 float32 logits) admits with it.
+    expect(await w.plainGate.quietOutputIsClass()).to.equal(false);
+    await expect(
+      w.plainGate
+        .connect(w.requester)
+        .admitQuiet(r.receipt, request, batch.index, batch.fields, batch.proof(0), r.output),
+    )
+      .to.emit(w.plainGate, "AdmittedQuiet")
+      .withArgs(w.requester.address, w.operator.address, 0n);
+  });
+
+  it("refuses a receipt before its challenge window ends, a late batch, wrong batch fields and a wrong proof", async () => {
+    const w = await loadFixture(quietGateFixture);
+    const request = await signedRequest(w, w.zkModelId, SAMPLE.setosa);
+    const r = await operatorReceipt(w, request, 0n, await honestOutput(w, w.zkModelId, SAMPLE.setosa));
+    const other = await signedRequest(w, w.zkModelId, SAMPLE.setosa, "other");
+    const r1 = await operatorReceipt(w, other, 1n, await honestOutput(w, w.zkModelId, SAMPLE.setosa));
+    const batch = await commit(w, [r.receipt, r1.receipt]);
+    const admit = (fields = batch.fields, proof = batch.proof(0), index = batch.index) =>
+      w.gate.connect(w.requester).admitQuiet(r.receipt, request, index, fields, proof, r.output);
+    const finalAt = request.deadline + commitWindow + challengeWindow;
+    await expect(admit()).to.be.revertedWithCustomError(w.quietMode, "NotFinal").withArgs(finalAt);
+    // Mined at the challenge deadline's last second: still open to challenges, so not final.
+    await networkHelpers.time.setNextBlockTimestamp(finalAt);
+    await expect(admit()).to.be.revertedWithCustomError(w.quietMode, "NotFinal").withArgs(finalAt);
+    await expect(admit({ ...batch.fields, committedAt: batch.fields.committedAt + 1n }))
+      .to.be.revertedWithCustomError(w.quietMode, "UnknownBatch")
+      .withArgs(w.operator.address, batch.index);
+    await expect(admit(batch.fields, batch.proof(0), batch.index + 1n)).to.be.revertedWithCustomError(
+      w.quietMode,
+      "UnknownBatch",
+    );
+    await expect(admit(batch.fields, batch.proof(1))).to.be.revertedWithCustomError(
+      w.quietMode,
+      "InvalidLogProof",
+    );
+    await expect(admit(batch.fields, [])).to.be.revertedWithCustomError(w.quietMode, "InvalidLogProof");
+    await networkHelpers.time.increaseTo(finalAt + 1n);
+    await expect(admit()).to.emit(w.gate, "AdmittedQuiet");
+
+    // A receipt committed after its commit deadline never becomes acceptable (it is an omission).
+    const late = await signedRequest(w, w.zkModelId, SAMPLE.setosa, "other", {
+      index: 1n,
+      cumulative: 2n * MODEL_FEE,
+    });
+    const rLate = await operatorReceipt(w, late, 2n, await honestOutput(w, w.zkModelId, SAMPLE.setosa));
+    await networkHelpers.time.increaseTo(late.deadline + commitWindow + 1n);
+    const lateBatch = await commit(w, [rLate.receipt]);
+    await finalize([late]);
+    await expect(
+      w.gate
+        .connect(w.other)
+        .admitQuiet(rLate.receipt, late, lateBatch.index, lateBatch.fields, lateBatch.proof(0), rLate.output),
+    ).to.be.revertedWithCustomError(w.quietMode, "BatchCommittedLate");
+  });
+
+  it("refuses a receipt struck by a proven wrong output (real Groth16 proof), even once past its window", async () => {
+    const w = await loadFixture(quietGateFixture);
+    // The cheat: the operator claims setosa for a versicolor's measurements.
+    const request = await signedRequest(w, w.zkModelId, SAMPLE.versicolor);
+    const claimed = zkOutputBytes(BigInt(SETOSA));
+    expect(await honestOutput(w, w.zkModelId, SAMPLE.versicolor)).to.not.equal(claimed);
+    const r = await operatorReceipt(w, request, 0n, claimed);
+    const quantizedInput = quantizeInput(iris.features[SAMPLE.versicolor]!, w.quantized);
+    const binding = await w.quietMode.quietBinding(w.operator.address, 0n, w.reporter.address);
+    const proven = await prove(circuitInput(w.quantized, quantizedInput, binding));
+    const { output, proof } = settlementProof(toSolidityCalldata(proven.proof, proven.publicSignals));
+    await expect(
+      w.quietMode.connect(w.reporter).challengeOutput(r.receipt, request, r.signature, output, proof),
+    ).to.emit(w.quietMode, "ReceiptStruck");
+    const batch = await commit(w, [r.receipt]);
+    await finalize([request]);
+    expect(await w.operators.isEligible(w.operator.address)).to.equal(true);
+    await expect(
+      w.gate
+        .connect(w.requester)
+        .admitQuiet(r.receipt, request, batch.index, batch.fields, batch.proof(0), claimed),
+    )
+      .to.be.revertedWithCustomError(w.quietMode, "ReceiptIsStruck")
+      .withArgs(w.operator.address, 0n);
+    expect(await w.gate.isAdmitted(w.requester.address)).to.equal(false);
+  });
+
+  it("refuses receipts of an account that is not an eligible operator: never registered, or slashed below the minimum", async () => {
+    const w = await loadFixture(quietGateFixture);
+    // Anyone can keep a log in QuietMode: a stranger fabricates a setosa "receipt" for the applicant and commits it.
+    const request = await signedRequest(w, w.zkModelId, SAMPLE.virginica, "requester", {
+      operator: w.other.address as Address,
+    });
+    const fake = await operatorReceipt(w, request, 0n, zkOutputBytes(BigInt(SETOSA)));
+    const batch = await commit(w, [fake.receipt], w.other);
+    await finalize([request]);
+    await expect(
+      w.gate
+        .connect(w.requester)
+        .admitQuiet(fake.receipt, request, batch.index, batch.fields, batch.proof(0), fake.output),
+    )
+      .to.be.revertedWithCustomError(w.gate, "OperatorNotEligible")
+      .withArgs(w.other.address);
+
+    // The real operator, once its stake is below the minimum, no longer vouches for its receipts here.
+    const honest = await signedRequest(w, w.zkModelId, SAMPLE.setosa);
+    const r = await operatorReceipt(w, honest, 0n, await honestOutput(w, w.zkModelId, SAMPLE.setosa));
+    const real = await commit(w, [r.receipt]);
+    await finalize([honest]);
+    const stake = (await w.operators.getOperator(w.operator.address)).stake;
+    await w.operators.connect(w.operator).unbond(stake);
+    const admit = () =>
+      w.gate
+        .connect(w.requester)
+        .admitQuiet(r.receipt, honest, real.index, real.fields, real.proof(0), r.output);
+    await expect(admit())
+      .to.be.revertedWithCustomError(w.gate, "OperatorNotEligible")
+      .withArgs(w.operator.address);
+    await w.token.connect(w.operator).approve(await w.operators.getAddress(), stake);
+    await w.operators.connect(w.operator).stake(stake);
+    await expect(admit()).to.emit(w.gate, "AdmittedQuiet");
+  });
+
+  it("is off unless QUIET is accepted; applications cannot ask for QUIET; QUIET needs a live quiet-mode contract", async () => {
+    const w = await loadFixture(finalLogFixture);
+    const zkOnly = await deployGate(w, w.zkModelId, VerificationMode.Zk);
+    expect(await zkOnly.quietMode()).to.equal(ethers.ZeroAddress);
+    await expect(
+      zkOnly
+        .connect(w.requester)
+        .admitQuiet(
+          w.receipts[0]!.receipt,
+          w.requests[0]!,
+          w.batch.index,
+          w.batch.fields,
+          w.batch.proof(0),
+          w.receipts[0]!.output,
+        ),
+    )
+      .to.be.revertedWithCustomError(zkOnly, "ModeNotAccepted")
+      .withArgs(QUIET_MODE_BIT, VerificationMode.Zk);
+    // Quiet results come as receipts, never as settlement requests.
+    await expect(w.gate.connect(w.requester).submitApplication(w.requests[0]!.inputHash, QUIET_MODE_BIT, ""))
+      .to.be.revertedWithCustomError(w.gate, "ModeNotAccepted")
+      .withArgs(QUIET_MODE_BIT, VerificationMode.Zk | QUIET_MODE_BIT);
+    // A model that does not allow quiet mode cannot back a quiet gate.
+    const factory = await ethers.getContractFactory("IrisGatedAllowlist");
+    await expect(deployGate(w, w.modelId, QUIET_MODE_BIT)).to.be.revertedWithCustomError(
+      factory,
+      "InvalidConfig",
+    );
+    // Once governance retires quiet mode, no new quiet gate (a deployed one keeps the contract it was built with).
+    await w.settlement.connect(w.governance).retireMode(QUIET_MODE_BIT);
+    await expect(deployGate(w, w.zkModelId, QUIET_MODE_BIT)).to.be.revertedWithCustomError(
+      factory,
+      "InvalidConfig",
+    );
   });
 });

@@ -537,6 +537,100 @@ describe("OperatorRegistry", () => {
     });
   });
 
+  describe("setEndpoint", () => {
+    const URL = "https://operator.example:8545/quiet";
+
+    it("publishes the caller's gateway URL, announces it, and replaces it on a second call", async () => {
+      const p = await loadFixture(stakedFixture);
+      expect(await p.operators.endpoint(p.operator.address)).to.equal("");
+      await expect(p.operators.connect(p.operator).setEndpoint(URL))
+        .to.emit(p.operators, "EndpointSet")
+        .withArgs(p.operator.address, URL);
+      expect(await p.operators.endpoint(p.operator.address)).to.equal(URL);
+      await expect(p.operators.connect(p.operator).setEndpoint("http://10.0.0.7:9000"))
+        .to.emit(p.operators, "EndpointSet")
+        .withArgs(p.operator.address, "http://10.0.0.7:9000");
+      expect(await p.operators.endpoint(p.operator.address)).to.equal("http://10.0.0.7:9000");
+      // Another operator's entry is untouched.
+      expect(await p.operators.endpoint(p.other.address)).to.equal("");
+    });
+
+    it("clears the URL with an empty string (and announces that too)", async () => {
+      const p = await loadFixture(stakedFixture);
+      await p.operators.connect(p.operator).setEndpoint(URL);
+      await expect(p.operators.connect(p.operator).setEndpoint(""))
+        .to.emit(p.operators, "EndpointSet")
+        .withArgs(p.operator.address, "");
+      expect(await p.operators.endpoint(p.operator.address)).to.equal("");
+    });
+
+    it("accepts exactly MAX_ENDPOINT_BYTES bytes and refuses one more (counted in bytes, not characters)", async () => {
+      const p = await loadFixture(stakedFixture);
+      const max = await p.operators.MAX_ENDPOINT_BYTES();
+      expect(max).to.equal(256n);
+      const base = "https://operator.example/";
+      const longest = base + "a".repeat(Number(max) - base.length);
+      await expect(p.operators.connect(p.operator).setEndpoint(longest))
+        .to.emit(p.operators, "EndpointSet")
+        .withArgs(p.operator.address, longest);
+      expect(await p.operators.endpoint(p.operator.address)).to.equal(longest);
+      await expect(p.operators.connect(p.operator).setEndpoint(longest + "a"))
+        .to.be.revertedWithCustomError(p.operators, "EndpointTooLong")
+        .withArgs(max + 1n, max);
+      // 128 two-byte characters are 256 bytes; one more character is 258.
+      const wide = "é".repeat(129);
+      await expect(p.operators.connect(p.operator).setEndpoint(wide))
+        .to.be.revertedWithCustomError(p.operators, "EndpointTooLong")
+        .withArgs(258n, max);
+      expect(await p.operators.endpoint(p.operator.address)).to.equal(longest);
+    });
+
+    it("refuses an unregistered caller, whoever it names", async () => {
+      const p = await loadFixture(stakedFixture);
+      await expect(p.operators.connect(p.other).setEndpoint(URL))
+        .to.be.revertedWithCustomError(p.operators, "UnknownOperator")
+        .withArgs(p.other.address);
+      await expect(p.operators.connect(p.other).setEndpoint(""))
+        .to.be.revertedWithCustomError(p.operators, "UnknownOperator")
+        .withArgs(p.other.address);
+      expect(await p.operators.endpoint(p.other.address)).to.equal("");
+    });
+
+    it("stores the string as given: the registry does not parse it (clients accept only http(s))", async () => {
+      const p = await loadFixture(stakedFixture);
+      const hostile = "javascript:alert(1)\u0000\n";
+      await p.operators.connect(p.operator).setEndpoint(hostile);
+      expect(await p.operators.endpoint(p.operator.address)).to.equal(hostile);
+    });
+
+    it("keeps the URL through unbonding and slashing, and lets an unbonded or slashed operator change it", async () => {
+      // Documented choice: the URL is a locator, not a permission. Eligibility (`isEligible`) decides whether an
+      // operator may serve; clients check it (and every receipt) anyway.
+      const p = await loadFixture(slashFixture);
+      await p.registry.connect(p.operator).setEndpoint(URL);
+      await p.registry.connect(p.slasher).slash(p.operator.address, 1n, p.treasury.address);
+      expect(await p.registry.isEligible(p.operator.address)).to.equal(false);
+      expect(await p.registry.endpoint(p.operator.address)).to.equal(URL);
+      await p.registry.connect(p.operator).unbond(MIN_STAKE - 1n);
+      expect((await record(p.registry, p.operator)).stake).to.equal(0n);
+      expect(await p.registry.endpoint(p.operator.address)).to.equal(URL);
+      await time.increase(UNBONDING_DELAY + 1n);
+      await p.registry.connect(p.operator).withdrawUnbonded(p.operator.address);
+      expect(await p.registry.endpoint(p.operator.address)).to.equal(URL);
+      await expect(p.registry.connect(p.operator).setEndpoint(""))
+        .to.emit(p.registry, "EndpointSet")
+        .withArgs(p.operator.address, "");
+      expect(await p.registry.endpoint(p.operator.address)).to.equal("");
+    });
+
+    it("keeps the URL when the operator rotates its signing key (the account, not the key, owns it)", async () => {
+      const p = await loadFixture(stakedFixture);
+      await p.operators.connect(p.operator).setEndpoint(URL);
+      await rotateKey(p.operators.connect(p.operator), 1);
+      expect(await p.operators.endpoint(p.operator.address)).to.equal(URL);
+    });
+  });
+
   describe("unbond", () => {
     it("moves stake to unbonding, ending one delay from now; tokens stay in the registry", async () => {
       const p = await loadFixture(stakedFixture);

@@ -6,6 +6,8 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceSettlement} from "../interfaces/IInferenceSettlement.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
+import {IQuietMode} from "../interfaces/IQuietMode.sol";
 import {VerificationModes} from "../libraries/VerificationModes.sol";
 import {ModelId} from "../types/ModelId.sol";
 import {Mode, ModeSet} from "../types/Mode.sol";
@@ -15,6 +17,8 @@ import {Mode, ModeSet} from "../types/Mode.sol";
 /// applicant's committed measurements as the accepted class. The applicant pays the inference fee; this
 /// contract is the requester and the callback. Every application ends admitted, rejected, refunded back to
 /// the applicant (deadline passed or model revoked) or discarded (the callback failed): none can be stuck.
+/// With quiet mode accepted, an applicant can instead be admitted at once from a final quiet receipt of its own
+/// (`admitQuiet`): no request, no callback, nothing pending.
 /// @dev Copy this to write a consumer. The rules it follows: trust only the settlement address, remember
 /// what you asked for (request id → mode) and decode by that, check the model id anyway, keep the callback
 /// cheap and non-reverting for known requests, and give every pending state a way out.
@@ -54,6 +58,14 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     uint256 public immutable acceptedClass;
     /// @notice Seconds a request may stay unfulfilled before its fee can be reclaimed.
     uint64 public immutable requestTtl;
+    /// @notice The quiet-mode contract bound in settlement when this gate was deployed (zero when `QUIET` is not
+    /// accepted): the only log whose receipts `admitQuiet` believes.
+    IQuietMode public immutable quietMode;
+    /// @notice The operator registry: a quiet receipt counts only from an operator eligible (staked) at admission.
+    IOperatorRegistry public immutable operators;
+    /// @notice Whether the trusted model has a zk circuit, so its quiet output is `abi.encode(uint256 class)` (the
+    /// circuit's, provable wrong by a challenge) rather than 3 float32 logits.
+    bool public immutable quietOutputIsClass;
 
     /// @notice Pending applications by request id (deleted once decided, reclaimed or discarded).
     mapping(uint256 requestId => Application) public applications;
@@ -79,8 +91,16 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     /// @notice The request's callback did not fail, so it cannot be discarded.
     error CallbackNotFailed(uint256 requestId, IInferenceSettlement.RequestStatus status);
     /// @notice A constructor argument is invalid (zero settlement, a mode set the model does not allow, a class
-    /// outside 0..2, a TTL of zero or above settlement's maximum).
+    /// outside 0..2, a TTL of zero or above settlement's maximum, `QUIET` accepted with no live quiet-mode contract).
     error InvalidConfig();
+    /// @notice A quiet receipt is accepted only from the payer of its request: the applicant submits its own.
+    error NotYourRequest(address payer, address caller);
+    /// @notice The output bytes are not the ones the receipt's `outputHash` commits to.
+    error OutputMismatch(bytes32 outputHash, bytes32 actual);
+    /// @notice The receipt's operator is not eligible (not registered, or staked below the minimum).
+    error OperatorNotEligible(address operator);
+    /// @notice The verified output is not the accepted class (`NO_CLASS` when undecodable): nothing is recorded.
+    error ClassNotAccepted(uint256 predictedClass);
 
     /// @notice An applicant applied; `requestId` is the settlement request that will decide.
     event ApplicationSubmitted(
@@ -101,10 +121,13 @@ contract IrisGatedAllowlist is IInferenceConsumer {
     event FeeReclaimed(uint256 indexed requestId, address indexed applicant, uint256 amount);
     /// @notice An application whose callback failed was closed (the fee paid for the inference).
     event ApplicationDiscarded(uint256 indexed requestId, address indexed applicant);
+    /// @notice An applicant was admitted from a final quiet receipt: operator `operator`'s receipt number `seq`.
+    event AdmittedQuiet(address indexed applicant, address indexed operator, uint64 seq);
 
     /// @param settlement_ The settlement contract to trust.
     /// @param modelId_ The Iris model version to trust; must be registered and allow every accepted mode.
-    /// @param acceptedModes_ Modes an applicant may choose, e.g. `ZK` only or `SIGNATURE | ZK`.
+    /// @param acceptedModes_ Modes an applicant may choose, e.g. `ZK` only or `SIGNATURE | ZK | QUIET`. `QUIET`
+    /// enables `admitQuiet` only (quiet results arrive as receipts, not as settlement requests).
     /// @param acceptedClass_ The class that admits (0 setosa, 1 versicolor, 2 virginica).
     /// @param requestTtl_ Seconds from application to the request's deadline.
     constructor(
@@ -117,7 +140,8 @@ contract IrisGatedAllowlist is IInferenceConsumer {
         if (address(settlement_) == address(0)) revert InvalidConfig();
         IModelRegistry models_ = settlement_.models();
         // Reverts for an unknown model id.
-        uint8 modelModes = ModeSet.unwrap(models_.getModel(modelId_).modes);
+        IModelRegistry.ModelVersion memory version = models_.getModel(modelId_);
+        uint8 modelModes = ModeSet.unwrap(version.modes);
         uint8 accepted = ModeSet.unwrap(acceptedModes_);
         if (
             accepted == 0 ||
@@ -133,6 +157,14 @@ contract IrisGatedAllowlist is IInferenceConsumer {
         acceptedModes = acceptedModes_;
         acceptedClass = acceptedClass_;
         requestTtl = requestTtl_;
+        if (acceptedModes_.contains(VerificationModes.QUIET)) {
+            // Mode bits are bound once; retiring one zeroes it. Fixing the contract here costs no read per admission.
+            address quiet = settlement_.modeContract(VerificationModes.QUIET);
+            if (quiet == address(0)) revert InvalidConfig();
+            quietMode = IQuietMode(quiet);
+            quietOutputIsClass = version.zkVerifier != address(0);
+        }
+        operators = settlement_.operators();
     }
 
     /// @notice Apply for admission: pay the model's current fee (approve this contract for it first) and
@@ -147,7 +179,9 @@ contract IrisGatedAllowlist is IInferenceConsumer {
         Mode mode,
         string calldata inputUri
     ) external returns (uint256 requestId) {
-        if (!mode.isSingle() || !acceptedModes.contains(mode)) revert ModeNotAccepted(mode, acceptedModes);
+        if (!mode.isSingle() || !acceptedModes.contains(mode) || mode == VerificationModes.QUIET) {
+            revert ModeNotAccepted(mode, acceptedModes);
+        }
         if (isAdmitted[msg.sender]) revert AlreadyAdmitted(msg.sender);
         uint256 pending = pendingRequestOf[msg.sender];
         if (pending != 0) revert ApplicationPending(msg.sender, pending);
@@ -195,6 +229,44 @@ contract IrisGatedAllowlist is IInferenceConsumer {
         delete pendingRequestOf[app.applicant];
         if (admitted) isAdmitted[app.applicant] = true;
         emit ApplicationDecided(requestId, app.applicant, admitted, predicted);
+    }
+
+    /// @notice Admit the caller from a final quiet receipt of its own: the trusted model's output on the caller's
+    /// request is the accepted class, the receipt is committed in its operator's log in time, was not struck, and its
+    /// challenge window has passed (`IQuietMode.verifyReceipt`), and the operator is eligible now.
+    /// @dev Only the request's payer may submit it, so a receipt admits nobody but the account that paid for it and
+    /// cannot be replayed for another; replaying it for the same account reverts (`AlreadyAdmitted`). A rejected class
+    /// reverts and records nothing: as on the request path, the applicant may try again. The receipt's signature is
+    /// not checked: it is the operator's own committed leaf, and the operator's stake answers for it. Where the input
+    /// comes from is the application's problem, as for requests (docs/consumer.md).
+    /// @param receipt The operator's receipt.
+    /// @param request The caller's signed request it answers (its `payer` must be the caller).
+    /// @param batchIndex The operator's batch holding the receipt.
+    /// @param batch That batch's fields (from its `BatchCommitted` event).
+    /// @param proof The receipt leaf's Merkle proof in the batch.
+    /// @param output The output bytes: `abi.encode(uint256 class)` for a zk-circuit model, else 3 float32 LE logits.
+    function admitQuiet(
+        IQuietMode.Receipt calldata receipt,
+        IQuietMode.QuietRequest calldata request,
+        uint256 batchIndex,
+        IQuietMode.Batch calldata batch,
+        bytes32[] calldata proof,
+        bytes calldata output
+    ) external {
+        IQuietMode quiet = quietMode;
+        if (address(quiet) == address(0)) revert ModeNotAccepted(VerificationModes.QUIET, acceptedModes);
+        if (request.payer != msg.sender) revert NotYourRequest(request.payer, msg.sender);
+        if (request.modelId != modelId) revert WrongModel(modelId, request.modelId);
+        bytes32 outputHash = keccak256(output);
+        if (outputHash != receipt.outputHash) revert OutputMismatch(receipt.outputHash, outputHash);
+        uint256 predicted = quietOutputIsClass ? _decodeZk(output) : _decodeLogits(output);
+        if (predicted != acceptedClass) revert ClassNotAccepted(predicted);
+        if (isAdmitted[msg.sender]) revert AlreadyAdmitted(msg.sender);
+        if (!operators.isEligible(receipt.operator)) revert OperatorNotEligible(receipt.operator);
+        // Reverts unless final; the receipt's request hash and operator are checked against `request` there.
+        quiet.verifyReceipt(receipt, request, batchIndex, batch, proof);
+        isAdmitted[msg.sender] = true;
+        emit AdmittedQuiet(msg.sender, receipt.operator, receipt.seq);
     }
 
     /// @notice Return a refunded application's fee to its applicant. Anyone may call it. When the request is

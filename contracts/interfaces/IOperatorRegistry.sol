@@ -9,7 +9,8 @@ import {IProtocolErrors} from "./IProtocolErrors.sol";
 /// from their payout address, rotate it, and unbond with a delay. Stake that is unbonding stays slashable until it is
 /// withdrawn. Only the settlement contract can slash. An operator whose active stake is below the minimum cannot serve.
 /// A key is never reused; a rotated-out key remembers when it was retired, so evidence signed with it counts only for
-/// requests opened before its retirement.
+/// requests opened before its retirement. A registered operator may publish the URL of its quiet-mode gateway
+/// (`setEndpoint`), so clients can find it; the URL is a pointer, not a credential: clients check every answer.
 interface IOperatorRegistry is IProtocolErrors {
     /// @notice An operator's record. `unbonding` becomes withdrawable at `unbondingEnd`.
     struct Operator {
@@ -51,6 +52,8 @@ interface IOperatorRegistry is IProtocolErrors {
     event UnbondingDelaySet(uint64 delay);
     /// @notice The settlement contract (the only slasher) was bound, once.
     event SettlementBound(address settlement);
+    /// @notice An operator published (or, with an empty string, cleared) its quiet-mode gateway URL.
+    event EndpointSet(address indexed operator, string endpoint);
 
     /// @notice The operator is already registered.
     error AlreadyRegistered(address operator);
@@ -78,6 +81,8 @@ interface IOperatorRegistry is IProtocolErrors {
     error InvalidMinStake();
     /// @notice The unbonding delay is above the cap.
     error UnbondingDelayTooLong(uint64 delay, uint64 maxDelay);
+    /// @notice The endpoint URL is longer than the cap (in bytes).
+    error EndpointTooLong(uint256 length, uint256 maxLength);
 
     /// @notice Register the caller as an operator with a signing key, a payout address and a first stake.
     /// @param signer The signing key's address.
@@ -98,6 +103,13 @@ interface IOperatorRegistry is IProtocolErrors {
     /// @notice Change the payout address.
     /// @param payout The new payout address.
     function setPayout(address payout) external;
+
+    /// @notice Publish the caller's quiet-mode gateway URL (e.g. `https://operator.example`), or clear it with an
+    /// empty string. Only a registered operator may; the URL stays published through unbonding and slashing (it is
+    /// only a locator: whether the operator may serve is `isEligible`). The registry does not parse it: clients
+    /// accept only http(s) URLs.
+    /// @param url The URL, at most `MAX_ENDPOINT_BYTES` bytes; empty to clear.
+    function setEndpoint(string calldata url) external;
 
     /// @notice Move `amount` of active stake to unbonding; it can be withdrawn after the delay.
     /// @param amount The stake to unbond.
@@ -136,6 +148,15 @@ interface IOperatorRegistry is IProtocolErrors {
     /// @param signer The key.
     /// @return The digest.
     function signerBindingDigest(address operator, address signer) external view returns (bytes32);
+
+    /// @notice An operator's published quiet-mode gateway URL (empty if none).
+    /// @param operator The operator.
+    /// @return The URL, as the operator set it: untrusted input for clients.
+    function endpoint(address operator) external view returns (string memory);
+
+    /// @notice The longest endpoint URL, in bytes.
+    /// @return The cap.
+    function MAX_ENDPOINT_BYTES() external view returns (uint256); // solhint-disable-line func-name-mixedcase
 
     /// @notice An operator's record.
     /// @param operator The operator.

@@ -29,6 +29,7 @@ import {
   receiptLeaf,
   signQuietRequest,
   signReceipt,
+  zkOutputBytes,
   zkOutputHash,
   type QuietRequest,
   type Receipt,
@@ -304,16 +305,19 @@ interface QuietContext {
 /**
  * Quiet mode (issue #10): the deployment's QuietMode (bit 4, default windows); a 1,024-receipt batch committed after a warm-up batch; a
  * receipt accepted on chain (`verifyReceiptOnChain`: what the check adds to a consumer's own transaction, calldata
- * and execution, without the 21,000 intrinsic); the three challenges (a real Groth16 proof for the wrong output);
- * and one redemption of 8 channels' vouchers (`quietRedeem`: per channel).
+ * and execution, without the 21,000 intrinsic); the example consumer admitting an applicant from its final receipt in
+ * the same batch (`quietConsumerAdmit`: `IrisGatedAllowlist.admitQuiet`, whole transaction: the check, the operator's
+ * eligibility and one fresh storage slot); the three challenges (a real Groth16 proof for the wrong output); and one
+ * redemption of 8 channels' vouchers (`quietRedeem`: per channel).
  */
 async function measureQuiet(connection: NetworkConnection, c: QuietContext): Promise<void> {
   const { ethers, networkHelpers } = connection;
   const { settlement, models, governance, operator, keeper, measure, gas } = c;
   const quiet = c.quietMode;
   const quietAddress = (await quiet.getAddress()) as Address;
-  // Enough stake for the three challenges below (the signature-mode equivocation above took some).
-  await (await c.operators.connect(operator).stake(3n * PROTOCOL_DEFAULTS.quietPenalty)).wait();
+  // Enough stake for the three challenges below (the signature-mode equivocation above took some), and to stay
+  // eligible after them: the example consumer admits only from an eligible operator's receipts.
+  await (await c.operators.connect(operator).stake(6n * PROTOCOL_DEFAULTS.quietPenalty)).wait();
   const chainId = (await ethers.provider.getNetwork()).chainId;
   const domain = quietModeDomain(chainId, quietAddress);
   const signer = privateKeyToAccount(c.signingKey);
@@ -380,8 +384,20 @@ async function measureQuiet(connection: NetworkConnection, c: QuietContext): Pro
   const receipts = await Promise.all(
     vouchers.map((v, i) => signed(v.request, BigInt(1 + i), keccak256(toHex(i)))),
   );
+  // The example consumer's applicant (the first payer): a setosa from the zk-circuit version, at seq 10.
+  const applicantRequest: QuietRequest = {
+    ...vouchers[0]!.request,
+    modelId: zkModelId,
+    inputHash: keccak256(toHex("applicant's committed measurements")),
+  };
+  const applicantOutput = zkOutputBytes(0n);
+  const applicant = await signed(applicantRequest, 10n, keccak256(applicantOutput));
   const leaves = Array.from({ length: 1024 }, (_, i) =>
-    i < receipts.length ? receiptLeaf(hashReceipt(receipts[i]!.receipt)) : keccak256(toHex(`leaf ${i}`)),
+    i < receipts.length
+      ? receiptLeaf(hashReceipt(receipts[i]!.receipt))
+      : i === 9
+        ? receiptLeaf(hashReceipt(applicant.receipt))
+        : keccak256(toHex(`leaf ${i}`)),
   );
   // The cheat the omission challenge shows: seq 3's signed receipt is not the leaf committed for it.
   const omitted = receipts[2]!;
@@ -456,6 +472,19 @@ async function measureQuiet(connection: NetworkConnection, c: QuietContext): Pro
     tree.proof(0),
   );
   gas.verifyReceiptOnChain = Number(estimate) - 21_000;
+  const gate = await ethers.deployContract("IrisGatedAllowlist", [
+    await settlement.getAddress(),
+    zkModelId,
+    VerificationMode.Zk | VerificationMode.Quiet,
+    0,
+    3_600,
+  ]);
+  await measure(
+    "quietConsumerAdmit",
+    gate
+      .connect(await ethers.getSigner(payers[0]!.address))
+      .admitQuiet(applicant.receipt, applicantRequest, 1n, batch, tree.proof(9), applicantOutput),
+  );
   await measure(
     "quietRedeem8",
     quiet.connect(operator).redeem(vouchers.map((v) => ({ request: v.request, signature: v.signature }))),

@@ -66,6 +66,11 @@ const ROWS: readonly { key: string; label: string; peers?: string }[] = [
     key: "verifyReceiptOnChain",
     label: "quiet mode: accept a final receipt on chain (in a consumer's transaction)",
   },
+  {
+    key: "quietConsumerAdmit",
+    label: "quiet mode: the example consumer admits from a final receipt (`admitQuiet`)",
+    peers: "its request path with a zk proof: apply + fulfil ≈ 525k",
+  },
   { key: "quietRedeem", label: "quiet mode: redeem a voucher (per channel, 8 per transaction)" },
   { key: "challengeWrongOutput", label: "quiet mode: prove a wrong output (Groth16), slash, strike" },
   { key: "challengeEquivocation", label: "quiet mode: prove equivocation, slash" },

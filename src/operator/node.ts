@@ -1,6 +1,7 @@
 import { pino, type Logger } from "pino";
 import {
   createPublicClient,
+  encodeFunctionData,
   http,
   keccak256,
   type Address,
@@ -9,7 +10,7 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { inferenceSettlementAbi, modelRegistryAbi, quietModeAbi } from "../abi/index.js";
+import { inferenceSettlementAbi, modelRegistryAbi, operatorRegistryAbi, quietModeAbi } from "../abi/index.js";
 import { liveModeContract, liveModeContracts, modeModule, type ComputeOutcome } from "../modes/index.js";
 import { ModelStatus, modeName, VerificationMode, type RequestStatus } from "../protocol/modes.js";
 import { quietModeDomain } from "../protocol/quiet.js";
@@ -105,8 +106,12 @@ export interface OperatorNodeOptions {
    * Serve quiet mode (docs/quiet.md): the HTTP gateway (`POST /v1/infer`, `GET /v1/batches/<firstSeq>`,
    * `GET /v1/receipts/<seq>`) on `host:port` (default host 127.0.0.1), and commit its receipts every
    * `batchIntervalMs` (default 2,000) or when `maxBatch` (default 1,024) wait. See docs/operator.md.
+   * `publicUrl`: the gateway's base URL as clients reach it (`https://operator.example`, when `host:port` sits behind
+   * a proxy or is not the public address). When set, the node publishes it in the operator registry at start if the
+   * registry holds another value (one `setEndpoint` from the operator account; a failure is logged and the node
+   * serves anyway), and batch data is announced under it. It must be an absolute http(s) URL.
    */
-  quiet?: QuietGatewayOptions;
+  quiet?: QuietGatewayOptions & { publicUrl?: string };
 }
 
 const CHUNK = 2_000n;
@@ -299,7 +304,7 @@ export class OperatorNode {
   }
 
   /** Start the quiet-mode gateway and its committer (throws when the deployment has no live quiet mode). */
-  private async startQuiet(options: QuietGatewayOptions): Promise<void> {
+  private async startQuiet(options: NonNullable<OperatorNodeOptions["quiet"]>): Promise<void> {
     const quietMode = await liveModeContract(this.client, this.options.settlement, VerificationMode.Quiet);
     if (quietMode === undefined) {
       throw new Error("the quiet option is set, but the core has no live quiet-mode contract (mode 4)");
@@ -340,7 +345,10 @@ export class OperatorNode {
       settings: options,
     });
     this.gatewayServer = await this.gateway.listen(options.port, options.host);
-    const base = this.gatewayServer.url;
+    // Published before the committer starts: nothing else sends from the operator account yet.
+    const publicUrl =
+      options.publicUrl === undefined ? undefined : await this.publishEndpoint(options.publicUrl);
+    const base = publicUrl ?? this.gatewayServer.url;
     this.committer = new QuietCommitter({
       client: this.client,
       store: this.store,
@@ -353,6 +361,91 @@ export class OperatorNode {
       log: this.log.child({ component: "quiet-committer" }),
     });
     this.committer.start();
+  }
+
+  /**
+   * Publish the gateway's public URL in the operator registry when the registry holds another value: one
+   * `setEndpoint` from the operator account, its nonce from the store's sequence, reserved only once broadcast (a
+   * transaction that never left leaves no gap). Returns the URL without trailing slashes, or undefined when it is not
+   * an http(s) URL. Any failure is logged and the node serves anyway: clients can still be given the URL directly.
+   */
+  private async publishEndpoint(url: string): Promise<string | undefined> {
+    const log = this.log.child({ component: "quiet-endpoint" });
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      parsed === undefined ||
+      (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
+      url.trim() !== url
+    ) {
+      log.error({ publicUrl: url }, "quiet.publicUrl is not an absolute http(s) URL: not published");
+      return undefined;
+    }
+    const endpoint = url.replace(/\/+$/, "");
+    try {
+      const registry = await this.client.readContract({
+        address: this.options.settlement,
+        abi: inferenceSettlementAbi,
+        functionName: "operators",
+      });
+      const current = await this.client.readContract({
+        address: registry,
+        abi: operatorRegistryAbi,
+        functionName: "endpoint",
+        args: [this.address],
+      });
+      if (current === endpoint) {
+        log.info({ endpoint }, "endpoint already published in the operator registry");
+        return endpoint;
+      }
+      const data = encodeFunctionData({
+        abi: operatorRegistryAbi,
+        functionName: "setEndpoint",
+        args: [endpoint],
+      });
+      let gas: bigint;
+      try {
+        gas = await this.client.estimateGas({ account: this.address, to: registry, data });
+      } catch (error) {
+        const reason = decodeProtocolError(error)?.name ?? errorSummary(error);
+        log.error({ endpoint, reason }, "setEndpoint would revert: endpoint not published");
+        return endpoint;
+      }
+      const [pending, fees] = await Promise.all([
+        this.client.getTransactionCount({ address: this.address, blockTag: "pending" }),
+        this.client.estimateFeesPerGas(),
+      ]);
+      const nonce = this.store.peekNonce(pending);
+      const rawTx = await this.account.signTransaction({
+        type: "eip1559",
+        chainId: this.binding!.chainId,
+        to: registry,
+        data,
+        gas: gas + gas / 5n,
+        nonce,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      const hash = await this.client.sendRawTransaction({ serializedTransaction: rawTx });
+      this.store.reserveNonce(pending);
+      log.info({ endpoint, previous: current, txHash: hash, nonce }, "publishing the endpoint");
+      void this.client.waitForTransactionReceipt({ hash, timeout: 120_000 }).then(
+        (receipt) => {
+          if (receipt.status === "success") log.info({ endpoint, txHash: hash }, "endpoint published");
+          else log.error({ endpoint, txHash: hash }, "setEndpoint reverted: endpoint not published");
+        },
+        (error: unknown) => {
+          log.warn({ endpoint, txHash: hash, error: errorSummary(error) }, "setEndpoint not confirmed");
+        },
+      );
+    } catch (error) {
+      log.error({ endpoint, error: errorSummary(error) }, "could not publish the endpoint; serving anyway");
+    }
+    return endpoint;
   }
 
   /** The quiet-mode lines of `/metrics` (empty without the gateway). */
