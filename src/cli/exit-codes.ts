@@ -6,7 +6,7 @@ export const ExitCode = {
   Ok: 0,
   /** Usage or input error, or the contract refused the call: nothing was done. */
   Usage: 1,
-  /** Verification rejected: the result does not check out. */
+  /** Verification rejected: the result does not check out (audit), or the operator refused (infer). */
   Rejected: 2,
   /** Not settled yet: the request is still pending. */
   Pending: 3,
@@ -23,7 +23,7 @@ export const EXIT_CODE_HELP = [
   "Exit codes (every command):",
   "  0  done; audit: verified",
   "  1  usage or input error, or the contract refused the call (nothing was sent)",
-  "  2  audit: verification rejected",
+  "  2  audit: verification rejected (a request) or failed (a receipt); infer: the operator refused or its receipt did not verify",
   "  3  not settled yet (pending; request --wait timed out)",
   "  4  refunded, or expired and waiting for a refund",
   "  5  the chain's RPC could not be reached",
@@ -35,6 +35,7 @@ export function exitCodeForVerdict(verdict: string): ExitCode {
     case "verified":
       return ExitCode.Ok;
     case "rejected":
+    case "failed":
       return ExitCode.Rejected;
     case "pending":
       return ExitCode.Pending;

@@ -39,6 +39,14 @@ const PROTOCOL_HINTS: Readonly<Record<string, (args: readonly unknown[]) => stri
     "`opg operator show` shows the unbonding stake; run `opg operator withdraw` after it ends",
   NothingUnbonding: () => "start unbonding with `opg operator unstake <OPG>`, then `opg operator withdraw`",
   OwnableUnauthorizedAccount: () => "run it with the governance key: `--key-env <VAR>` names the variable",
+  RefundNotDue: (args) =>
+    BigInt(String(args[0])) === 0n
+      ? "start the notice period first: `opg channel refund <operator>`, then `opg channel withdraw <operator>` after it"
+      : `the notice period ends at ${String(args[0])} (unix seconds): \`opg channel show <operator>\` shows it; withdraw after it`,
+  NotFinal: (args) =>
+    `a voucher is redeemable after its challenge deadline (${String(args[0])}, unix seconds): \`opg operator redeem --dry-run\` lists what is due`,
+  NotAnOperator: () =>
+    "run it with the operator account's key (`--key-env <VAR>`); register first with `opg operator register`",
 };
 
 /** Advice for an SDK error code. */
@@ -66,4 +74,42 @@ export function hintFor(error: unknown): string | undefined {
     return "`opg watch --fresh-state` moves the old state file aside (nothing is deleted) and starts fresh; or pass `--db <file>` to use another one";
   }
   return undefined;
+}
+
+/** Where `refusalHint` points: the operator, the model and the payer's voucher state file. */
+export interface RefusalContext {
+  operator: string;
+  modelId: string;
+  voucherFile: string;
+}
+
+/** Advice per quiet-mode gateway refusal code (`POST /v1/infer`, docs/operator.md "Quiet mode gateway"). */
+const REFUSAL_HINTS: Readonly<Record<string, (c: RefusalContext) => string>> = {
+  insufficient_funds: (c) =>
+    `fund the channel: \`opg channel fund ${c.operator} <OPG>\` (\`opg channel show ${c.operator}\` shows its funds; funding again cancels a refund request)`,
+  voucher_out_of_order: (c) =>
+    `the voucher state in ${c.voucherFile} disagrees with the operator's record of this sub-channel (another machine or a lost run signed vouchers): restore that file, or move it aside only if the operator has never served this payer`,
+  fee_too_low: (c) => `\`opg model show ${c.modelId}\` shows the fee: raise --fee or omit it`,
+  unknown_model: (c) =>
+    `this operator does not serve model ${c.modelId}: check --model, --operator and --gateway (\`opg model list\` lists the versions)`,
+  quiet_not_allowed: (c) =>
+    `\`opg model show ${c.modelId}\` lists the modes it allows: quiet mode needs a version registered with mode 4`,
+  not_allowed: (c) =>
+    `the model's access gate refuses this account (minimum OPG balance or allowlist): \`opg model show ${c.modelId}\``,
+  bad_deadline: () => "pass --ttl within the mode's maxTtl, and check this machine's clock",
+  bad_signature: () =>
+    "the gateway is bound to another chain or deployment than --rpc and --addresses: check them and --gateway",
+  wrong_operator: () => "--operator must be the operator account that runs the gateway at --gateway",
+  input_mismatch: () =>
+    "check --input against the model (pass --model-file to check the values per sample before anything is sent)",
+};
+
+/** The CLI advice for a quiet-mode gateway's refusal `code`. */
+export function refusalHint(code: string, context: RefusalContext): string {
+  const hint = REFUSAL_HINTS[code];
+  if (hint !== undefined) return hint(context);
+  if (code.startsWith("http_")) {
+    return "is --gateway the operator's quiet-mode gateway? (`opg operator serve --quiet-port <port>` prints its URL)";
+  }
+  return "check --input against the model (--model-file checks its width)";
 }

@@ -1,6 +1,7 @@
 import { pino, type Logger } from "pino";
 import {
   createPublicClient,
+  createWalletClient,
   encodeFunctionData,
   http,
   keccak256,
@@ -34,6 +35,7 @@ import {
 } from "./health.js";
 import { loadModels, type ModelRuntime, type ServedModel } from "./models.js";
 import { QuietCommitter } from "./quiet-committer.js";
+import { QuietRedeemTimer, storeNonceManager, type QuietRedeemOptions } from "./quiet-redeemer.js";
 import { servableAt, type RendezvousPool } from "./rendezvous.js";
 import { skip, type SkipCode, type SkipReason } from "./skip.js";
 import { OperatorStore, type StateBinding, type StoredRequest } from "./store.js";
@@ -106,12 +108,13 @@ export interface OperatorNodeOptions {
    * Serve quiet mode (docs/quiet.md): the HTTP gateway (`POST /v1/infer`, `GET /v1/batches/<firstSeq>`,
    * `GET /v1/receipts/<seq>`) on `host:port` (default host 127.0.0.1), and commit its receipts every
    * `batchIntervalMs` (default 2,000) or when `maxBatch` (default 1,024) wait. See docs/operator.md.
+   * `redeemEverySeconds`: redeem the final vouchers this often, and once at start (`QuietRedeemTimer`).
    * `publicUrl`: the gateway's base URL as clients reach it (`https://operator.example`, when `host:port` sits behind
    * a proxy or is not the public address). When set, the node publishes it in the operator registry at start if the
    * registry holds another value (one `setEndpoint` from the operator account; a failure is logged and the node
    * serves anyway), and batch data is announced under it. It must be an absolute http(s) URL.
    */
-  quiet?: QuietGatewayOptions & { publicUrl?: string };
+  quiet?: QuietGatewayOptions & { publicUrl?: string } & QuietRedeemOptions;
 }
 
 const CHUNK = 2_000n;
@@ -177,6 +180,7 @@ export class OperatorNode {
   private gateway?: QuietGateway;
   private gatewayServer?: GatewayServer;
   private committer?: QuietCommitter;
+  private redeemTimer?: QuietRedeemTimer;
 
   constructor(private readonly options: OperatorNodeOptions) {
     this.currentStore = new OperatorStore(options.database);
@@ -267,6 +271,7 @@ export class OperatorNode {
       this.modeContracts.set(mode, address);
     }
     if (this.options.quiet !== undefined) await this.startQuiet(this.options.quiet);
+    this.startRedeemer();
     if (this.options.healthPort !== undefined) {
       this.health = await serveHealth(
         this.options.healthPort,
@@ -448,6 +453,33 @@ export class OperatorNode {
     return endpoint;
   }
 
+  /**
+   * With `quiet.redeemEverySeconds`: redeem the final vouchers at start and on that schedule, from the operator
+   * account, its nonces reserved through the store like every other transaction of the node.
+   */
+  private startRedeemer(): void {
+    const seconds = this.options.quiet?.redeemEverySeconds;
+    if (seconds === undefined) return;
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      throw new Error("quiet.redeemEverySeconds must be positive");
+    const account = privateKeyToAccount(this.options.operatorKey, {
+      nonceManager: storeNonceManager({ reserveNonce: (pending) => this.store.reserveNonce(pending) }),
+    });
+    const walletClient = createWalletClient({
+      chain: this.chain!,
+      transport: http(this.options.rpcUrl),
+      account,
+    });
+    this.redeemTimer = new QuietRedeemTimer({
+      ctx: { publicClient: this.client, walletClient, addresses: { settlement: this.options.settlement } },
+      database: this.options.database,
+      operator: this.address,
+      intervalMs: seconds * 1000,
+      log: this.log.child({ component: "quiet-redeemer" }),
+    });
+    this.redeemTimer.start();
+  }
+
   /** The quiet-mode lines of `/metrics` (empty without the gateway). */
   private quietMetrics(): string {
     if (this.gateway === undefined || this.closed) return "";
@@ -468,6 +500,7 @@ export class OperatorNode {
     await this.gatewayServer?.close();
     await this.gateway?.drain();
     await this.committer?.stop();
+    await this.redeemTimer?.stop();
     await this.ticking;
     await this.health?.close();
     for (const runtime of this.runtimes.values()) await runtime.model.release();

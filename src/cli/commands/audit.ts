@@ -7,7 +7,7 @@ import { QuietJsonError, receiptRecordFromJson, type QuietReceiptRecord } from "
 import { OpgError } from "../../sdk/errors.js";
 import { contextAction, type CliEnv, type CommandContext } from "../action.js";
 import { answerLines, decodeAnswer } from "../answer.js";
-import { ExitCode, exitCodeForVerdict } from "../exit-codes.js";
+import { exitCodeForVerdict } from "../exit-codes.js";
 import type { Output } from "../io.js";
 import { readCheckedModelFile, type CheckedModelFile } from "../model-file.js";
 import { fileExists, parseId } from "../parse.js";
@@ -26,11 +26,6 @@ const RECEIPT_NEXT: Readonly<Record<string, string>> = {
   "in window": "committed, in its challenge window: it is final after the challenge deadline (exit 3)",
 };
 
-/** The exit code of a receipt audit: verified 0, failed 2, pending 3 (as the request audit's). */
-function receiptExitCode(report: ReceiptAuditReport): number {
-  if (report.verdict === "failed") return ExitCode.Rejected;
-  return exitCodeForVerdict(report.verdict);
-}
 
 /** A receipt file (`QuietReceiptRecord` JSON), or a usage error naming the file and the bad field. */
 async function readReceiptFile(path: string): Promise<QuietReceiptRecord> {
@@ -122,7 +117,7 @@ async function auditReceiptCommand(
       modelFile: file?.path ?? null,
       ...(answer !== undefined && { answer }),
     },
-    exitCode: receiptExitCode(report),
+    exitCode: exitCodeForVerdict(report.verdict),
   };
 }
 

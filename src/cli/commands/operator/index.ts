@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliEnv } from "../../action.js";
+import { addOperatorRedeemCommand } from "./redeem.js";
 import { addOperatorRegisterCommand } from "./register.js";
 import { addOperatorRotateSignerCommand } from "./rotate-signer.js";
 import { addOperatorServeCommand } from "./serve.js";
@@ -18,5 +19,6 @@ export function addOperatorCommands(parent: Command, cli: CliEnv): Command {
   addOperatorWithdrawCommand(operator, cli);
   addOperatorShowCommand(operator, cli);
   addOperatorServeCommand(operator, cli);
+  addOperatorRedeemCommand(operator, cli);
   return operator;
 }

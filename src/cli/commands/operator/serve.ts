@@ -25,6 +25,48 @@ interface ServeOptions {
   payoutKeyEnv?: string;
   pool?: string;
   poolGraceMs: string;
+  quietPort?: string;
+  quietHost?: string;
+  publicUrl?: string;
+  batchIntervalMs?: string;
+  redeemEvery?: string;
+}
+
+/** The node's `quiet` option from the quiet-mode flags; `undefined` without `--quiet-port`. */
+function quietOptions(opts: ServeOptions) {
+  const others = [
+    ["--quiet-host", opts.quietHost],
+    ["--public-url", opts.publicUrl],
+    ["--batch-interval-ms", opts.batchIntervalMs],
+    ["--redeem-every", opts.redeemEvery],
+  ] as const;
+  if (opts.quietPort === undefined) {
+    const given = others.find(([, value]) => value !== undefined);
+    if (given !== undefined) {
+      throw new OpgError(
+        "BadInput",
+        `${given[0]} configures quiet mode: pass --quiet-port <port> to serve it`,
+      );
+    }
+    return undefined;
+  }
+  const port = Number(parseId(opts.quietPort, "--quiet-port"));
+  if (port > 65_535) throw new OpgError("BadInput", `--quiet-port must be 0 to 65535, got ${port}`);
+  const batchIntervalMs =
+    opts.batchIntervalMs === undefined
+      ? undefined
+      : Number(parseId(opts.batchIntervalMs, "--batch-interval-ms"));
+  if (batchIntervalMs === 0) throw new OpgError("BadInput", "--batch-interval-ms must be at least 1");
+  const redeemEverySeconds =
+    opts.redeemEvery === undefined ? undefined : Number(parseId(opts.redeemEvery, "--redeem-every"));
+  if (redeemEverySeconds === 0) throw new OpgError("BadInput", "--redeem-every must be at least 1 second");
+  return {
+    port,
+    ...(opts.quietHost === undefined ? {} : { host: opts.quietHost }),
+    ...(opts.publicUrl === undefined ? {} : { publicUrl: checkUrl(opts.publicUrl, "--public-url", "http") }),
+    ...(batchIntervalMs === undefined ? {} : { batchIntervalMs }),
+    ...(redeemEverySeconds === undefined ? {} : { redeemEverySeconds }),
+  };
 }
 
 /** `opg operator serve`: run the operator node until SIGINT/SIGTERM. */
@@ -64,6 +106,23 @@ export function addOperatorServeCommand(parent: Command, cli: CliEnv): Command {
       "comma-separated operator accounts (this one included) sharing the requests by rendezvous ranking",
     )
     .option("--pool-grace-ms <ms>", "how long each pool member waits behind the one ranked before it", "4000")
+    .option(
+      "--quiet-port <port>",
+      "serve quiet mode: the HTTP gateway (POST /v1/infer) on this port (0: any free port), committing receipts on chain",
+    )
+    .option(
+      "--quiet-host <host>",
+      "interface the gateway listens on (default 127.0.0.1; put a TLS proxy in front)",
+    )
+    .option(
+      "--public-url <url>",
+      "the gateway's URL as clients reach it (published in the operator registry; batch data is announced under it)",
+    )
+    .option("--batch-interval-ms <ms>", "commit waiting receipts at least this often (default 2000)")
+    .option(
+      "--redeem-every <seconds>",
+      "redeem the final quiet-mode vouchers this often, and once at start (or run `opg operator redeem`)",
+    )
     .action(
       contextAction(cli, true, async (ctx, opts: ServeOptions) => {
         const { env } = ctx;
@@ -102,6 +161,7 @@ export function addOperatorServeCommand(parent: Command, cli: CliEnv): Command {
                 "the node withdraws the payout's earnings",
                 "--payout-key-env",
               );
+        const quiet = quietOptions(opts);
         const signerKey = readKeyFromEnv(
           env,
           opts.signerKeyEnv,
@@ -144,6 +204,7 @@ export function addOperatorServeCommand(parent: Command, cli: CliEnv): Command {
             ? {}
             : { withdrawIntervalMs, withdrawMinimum: parseOpg(opts.withdrawMin, "--withdraw-min") }),
           ...(payoutKey === undefined ? {} : { payoutKey }),
+          ...(quiet === undefined ? {} : { quiet }),
         });
         // Listen for SIGINT/SIGTERM before starting: a signal while the node loads its models stops it cleanly too.
         let onSignal: () => void = () => undefined;
@@ -152,7 +213,9 @@ export function addOperatorServeCommand(parent: Command, cli: CliEnv): Command {
         process.once("SIGTERM", onSignal);
         let healthUrl: string | undefined;
         try {
-          ({ healthUrl } = await node.start());
+          let quietUrl: string | undefined;
+          ({ healthUrl, quietUrl } = await node.start());
+          if (quietUrl !== undefined) cli.io.err(`opg operator serve: quiet-mode gateway on ${quietUrl}`);
           await signalled;
         } finally {
           process.off("SIGINT", onSignal);
