@@ -1,9 +1,10 @@
 /**
  * Quiet-mode throughput (issue #10 §6): receipts per second through one operator node's gateway, for a client in
  * ANOTHER process that calls the SDK's `infer()` — signs each voucher, posts it over HTTP, and verifies every receipt
- * (signature, the operator's key and eligibility, the model) before counting it. A devnet (Hardhat node over HTTP) and
- * the operator node (gateway, SQLite with synchronous writes, committer) run in this process; the client is a forked
- * child process with `--payers` payers, one sub-channel each, calling concurrently.
+ * (signature, the operator's key and eligibility, the model) before counting it. Three processes, as in real life:
+ * the chain (a Hardhat node over HTTP, forked with `--chain`), the operator node (gateway, SQLite with synchronous
+ * writes, committer) in this process, and the client (forked with `--client`) with `--payers` payers, one
+ * sub-channel each, calling concurrently; then one payer alone, one call at a time (`--sequential` calls).
  *
  * Reports `receiptsPerSecond` (verified receipts / wall time of the run), `latencyP50Ms`/`latencyP95Ms` (one `infer()`
  * call, as the client measures it), `bareInferenceP50Ms` (the ONNX model run alone, in this process) and
@@ -30,6 +31,7 @@ import {
   type Hex,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { ecdsaBackend, fastPrivateKeyToAccount } from "../src/sdk/fast-ecdsa.js";
 
 const OPG = 10n ** 18n;
 const FEE = OPG / 1_000n;
@@ -57,6 +59,8 @@ interface ClientJob {
   payerKeys: Hex[];
   count: number;
   warmup: number;
+  /** Calls made one at a time after the burst (the latency of a lone caller). */
+  sequential: number;
 }
 
 /** What the client process sends back. */
@@ -64,6 +68,8 @@ interface ClientResult {
   latencies: number[];
   seconds: number;
   failures: string[];
+  /** Latencies of the calls made one at a time. */
+  sequential: number[];
 }
 
 const percentile = (values: readonly number[], p: number) => {
@@ -88,7 +94,7 @@ async function runClient(job: ClientJob): Promise<ClientResult> {
   const payers = job.payerKeys.map((key) =>
     createOpgClient({
       publicClient,
-      walletClient: createWalletClient({ chain, transport, account: privateKeyToAccount(key) }),
+      walletClient: createWalletClient({ chain, transport, account: fastPrivateKeyToAccount(key) }),
       addresses: job.addresses as unknown as Parameters<typeof createOpgClient>[0]["addresses"],
     }),
   );
@@ -123,10 +129,40 @@ async function runClient(job: ClientJob): Promise<ClientResult> {
       }
     }),
   );
-  return { latencies, seconds: (performance.now() - started) / 1000, failures: failures.slice(0, 5) };
+  const seconds = (performance.now() - started) / 1000;
+  // One caller, one call at a time: the latency a lone user sees (nothing queued ahead of it).
+  const sequential: number[] = [];
+  for (let i = 0; i < job.sequential; i++) {
+    try {
+      sequential.push((await call(payers[0]!, i)).latencyMs);
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return { latencies, seconds, failures: failures.slice(0, 5), sequential };
 }
 
-if (args.includes("--client")) {
+/** What the chain process sends back once the devnet is up. */
+interface ChainInfo {
+  url: string;
+  chainId: number;
+  addresses: Record<string, string>;
+}
+
+if (args.includes("--chain")) {
+  const { default: hre } = await import("hardhat");
+  const { startDevnet } = await import("../src/devnet/devnet.js");
+  const devnet = await startDevnet(hre, "127.0.0.1", 0);
+  const info: ChainInfo = {
+    url: devnet.url,
+    chainId: Number(devnet.chainId),
+    addresses: devnet.addresses as unknown as Record<string, string>,
+  };
+  process.send!(info);
+  process.once("disconnect", () => {
+    void devnet.close().then(() => process.exit(0));
+  });
+} else if (args.includes("--client")) {
   process.once("message", (job: ClientJob) => {
     runClient(job).then(
       (result) => {
@@ -148,11 +184,10 @@ async function main(): Promise<void> {
   const count = option("--count", 5_000);
   const payerCount = option("--payers", 32);
   const warmup = option("--warmup", 5);
+  const sequentialCount = option("--sequential", 300);
   const json = args.includes("--json");
-  const { default: hre } = await import("hardhat");
   const { pino } = await import("pino");
   const { testAccountKey } = await import("../src/devnet/accounts.js");
-  const { registerDevnetOperator, startDevnet } = await import("../src/devnet/devnet.js");
   const { IRIS_MODEL_PATH, irisRegistration } = await import("../src/devnet/iris.js");
   const { loadIris } = await import("../src/model/iris.js");
   const { encodeFeatures } = await import("../src/model/encoding.js");
@@ -162,10 +197,19 @@ async function main(): Promise<void> {
   const { VerificationMode } = await import("../src/protocol/index.js");
   const { createOpgClient } = await import("../src/sdk/client.js");
 
-  const devnet = await startDevnet(hre, "127.0.0.1", 0);
-  await registerDevnetOperator(devnet, 2, SIGNER_KEY, 1_000n * OPG);
+  // The chain: its own process, like an RPC node.
+  const chainProcess = fork(fileURLToPath(import.meta.url), ["--chain"], { stdio: "inherit" });
+  const devnet = await new Promise<ChainInfo>((resolve, reject) => {
+    chainProcess.once("message", (message) => {
+      resolve(message as ChainInfo);
+    });
+    chainProcess.once("exit", (code) => {
+      reject(new Error(`the chain process exited with ${code}`));
+    });
+  });
+  const addresses = devnet.addresses as unknown as Parameters<typeof createOpgClient>[0]["addresses"];
   const chain = defineChain({
-    id: Number(devnet.chainId),
+    id: devnet.chainId,
     name: "devnet",
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [devnet.url] } },
@@ -176,11 +220,16 @@ async function main(): Promise<void> {
     createOpgClient({
       publicClient,
       walletClient: createWalletClient({ chain, transport, account: privateKeyToAccount(key) }),
-      addresses: devnet.addresses,
+      addresses,
     });
   const deployer = clientOf(testAccountKey(0));
   const owner = clientOf(testAccountKey(1));
   const operator = privateKeyToAccount(testAccountKey(2)).address;
+  await clientOf(testAccountKey(2)).registerOperator({
+    signer: privateKeyToAccount(SIGNER_KEY),
+    payout: operator,
+    amount: 1_000n * OPG,
+  });
 
   // A signature-style Iris version that allows quiet mode.
   const spec = await irisRegistration({ fee: FEE, royaltyBps: 500, name: "iris-bench-quiet" });
@@ -191,7 +240,7 @@ async function main(): Promise<void> {
 
   // Payers: fresh keys with gas, OPG, a deposit and a channel that covers the whole run.
   const payerKeys = [...Array(payerCount).keys()].map((i) => keccak256(toHex(`opg bench-quiet payer ${i}`)));
-  const perPayer = BigInt(count + payerCount * warmup) * FEE + OPG;
+  const perPayer = BigInt(count + payerCount * warmup + sequentialCount) * FEE + OPG;
   for (const key of payerKeys) {
     const address = privateKeyToAccount(key).address;
     await publicClient.request({
@@ -210,7 +259,7 @@ async function main(): Promise<void> {
 
   const node = new OperatorNode({
     rpcUrl: devnet.url,
-    settlement: devnet.addresses.settlement,
+    settlement: addresses.settlement,
     operatorKey: testAccountKey(2),
     signerKey: SIGNER_KEY,
     models: [{ modelId, file: IRIS_MODEL_PATH }],
@@ -226,13 +275,14 @@ async function main(): Promise<void> {
   const job: ClientJob = {
     url: quietUrl!,
     rpcUrl: devnet.url,
-    chainId: Number(devnet.chainId),
-    addresses: devnet.addresses as unknown as Record<string, string>,
+    chainId: devnet.chainId,
+    addresses: devnet.addresses,
     operator,
     modelId,
     payerKeys,
     count,
     warmup,
+    sequential: sequentialCount,
   };
   const result = await new Promise<ClientResult>((resolve, reject) => {
     child.once("message", (message) => {
@@ -261,15 +311,18 @@ async function main(): Promise<void> {
   }
   const profile = await profileReceipt(inputs[0]!, model, inferBytes);
   await model.release();
-  await devnet.close();
+  chainProcess.disconnect();
 
   const receiptsPerSecond = result.latencies.length / result.seconds;
   const latencyP50Ms = percentile(result.latencies, 50);
   const latencyP95Ms = percentile(result.latencies, 95);
   const bareInferenceP50Ms = percentile(bare, 50);
   const addedLatencyP50Ms = latencyP50Ms - bareInferenceP50Ms;
+  const aloneP50Ms = percentile(result.sequential, 50);
+  const aloneP95Ms = percentile(result.sequential, 95);
+  const aloneAddedP50Ms = aloneP50Ms - bareInferenceP50Ms;
   console.log(
-    `One operator node (gateway, SQLite synchronous=FULL) and a Hardhat node in one process; the client (infer(),`,
+    `One operator node (gateway, SQLite synchronous=FULL) in one process, a Hardhat node in another; the client (infer(),`,
   );
   console.log(
     `verifying every receipt) in another, ${payerCount} payers calling concurrently; all on this ${(await import("node:os")).cpus().length}-core machine.`,
@@ -279,7 +332,10 @@ async function main(): Promise<void> {
     `${String(result.latencies.length).padStart(8)}  ${result.seconds.toFixed(1).padStart(7)}  ${receiptsPerSecond.toFixed(0).padStart(10)}  ${latencyP50Ms.toFixed(1).padStart(6)}  ${latencyP95Ms.toFixed(1).padStart(6)}  ${bareInferenceP50Ms.toFixed(3).padStart(21)}  ${addedLatencyP50Ms.toFixed(1).padStart(12)}  ${String(result.failures.length).padStart(8)}`,
   );
   console.log(
-    `node: ${served} receipts stored (${count} measured + ${payerCount * warmup} warm-up), log ${gapFree ? "gap-free" : "WITH GAPS"}, ${totals.batches.committed} batches committed`,
+    `one caller, one call at a time (${result.sequential.length} calls): p50 ${aloneP50Ms.toFixed(2)} ms, p95 ${aloneP95Ms.toFixed(2)} ms, added over bare inference p50 ${aloneAddedP50Ms.toFixed(2)} ms (ECDSA: ${await ecdsaBackend()})`,
+  );
+  console.log(
+    `node: ${served} receipts stored (${count} measured + ${payerCount * warmup} warm-up + ${sequentialCount} one at a time), log ${gapFree ? "gap-free" : "WITH GAPS"}, ${totals.batches.committed} batches committed`,
   );
   console.log("What one receipt costs, each line measured alone in this process (µs per receipt):");
   for (const [line, us] of Object.entries(profile))
@@ -296,13 +352,21 @@ async function main(): Promise<void> {
         latencyP95Ms: Number(latencyP95Ms.toFixed(2)),
         bareInferenceP50Ms: Number(bareInferenceP50Ms.toFixed(3)),
         addedLatencyP50Ms: Number(addedLatencyP50Ms.toFixed(2)),
+        aloneLatencyP50Ms: Number(aloneP50Ms.toFixed(2)),
+        aloneLatencyP95Ms: Number(aloneP95Ms.toFixed(2)),
+        aloneAddedLatencyP50Ms: Number(aloneAddedP50Ms.toFixed(2)),
+        ecdsa: await ecdsaBackend(),
         failures: result.failures.length,
         gapFree,
         profileUs: Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, Math.round(v)])),
       }),
     );
   }
-  process.exit(result.failures.length === 0 && gapFree && served === count + payerCount * warmup ? 0 : 1);
+  process.exit(
+    result.failures.length === 0 && gapFree && served === count + payerCount * warmup + sequentialCount
+      ? 0
+      : 1,
+  );
 }
 
 /** Mean µs of `task` over `n` runs (after a few warm-up runs). */
@@ -330,7 +394,7 @@ async function profileReceipt(
     fastSignReceipt,
   } = await import("../src/sdk/quiet-digest.js");
   const { parseInferBody } = await import("../src/operator/quiet-request.js");
-  const account = privateKeyToAccount(SIGNER_KEY);
+  const account = fastPrivateKeyToAccount(SIGNER_KEY);
   const domain = quietModeDomain(31337, account.address);
   const request = {
     payer: account.address,

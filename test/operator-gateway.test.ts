@@ -318,6 +318,13 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
       401,
       "bad_signature",
     );
+    // The payer's own signature made malleable (s' = n - s, v flipped): it recovers the payer, but the contract's
+    // ECDSA refuses it, so the voucher could never be redeemed: refused before any work.
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const s = BigInt(`0x${valid.signature.slice(66, 130)}`);
+    const v = valid.signature.slice(130) === "1b" ? "1c" : "1b";
+    const twin = `${valid.signature.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${v}` as Hex;
+    await refused({ ...valid, signature: twin }, 401, "bad_signature");
     // 5. the deadline
     const now = await chainNow();
     await refused(await body(quietModel, 1, { deadline: now - 1n }), 400, "bad_deadline");

@@ -6,15 +6,7 @@
  * at a fraction of the cost; a value outside its Solidity type falls back to those, which throw as they always did.
  * Used by the gateway (src/operator/gateway.ts) and by `infer` / `verifyQuietReceipt`.
  */
-import {
-  domainSeparator,
-  isAddress,
-  keccak256,
-  recoverAddress,
-  type Address,
-  type Hex,
-  type LocalAccount,
-} from "viem";
+import { domainSeparator, isAddress, keccak256, type Address, type Hex, type LocalAccount } from "viem";
 import {
   hashQuietRequest,
   hashReceipt,
@@ -25,6 +17,7 @@ import {
   type Receipt,
 } from "../protocol/quiet.js";
 import type { ProtocolDomain } from "../protocol/typed-data.js";
+import { recoverDigestAddress } from "./fast-ecdsa.js";
 
 const UINT64 = 2n ** 64n;
 const UINT96 = 2n ** 96n;
@@ -129,9 +122,12 @@ export function fastReceiptDigest(domain: ProtocolDomain, receipt: Receipt): Hex
   return typedDigest(domain, fastHashReceipt(receipt));
 }
 
-/** The address that signed `digest` (throws on a malformed signature, as `recoverTypedDataAddress`). */
+/**
+ * The address that signed `digest` (src/sdk/fast-ecdsa.ts: libsecp256k1 where it loads). Throws on a malformed
+ * signature, and on a malleable (high-`s`) one, which the contracts refuse.
+ */
 export function recoverDigestSigner(digest: Hex, signature: Hex): Promise<Address> {
-  return recoverAddress({ hash: digest, signature });
+  return recoverDigestAddress(digest, signature);
 }
 
 /** A key that signs receipts: a local account signs the digest directly; any other signs the typed data. */
