@@ -258,5 +258,41 @@ describe("operator endpoints on chain (SDK and node, against a devnet)", functio
       }, "the batch commit");
       expect(dataUri).to.equal(`${PUBLIC_URL}/v1/batches/${answer.receipt.seq}`);
     });
+
+    it("lets infer() find the gateway from the registry, and says what to pass when nothing is published", async () => {
+      const owner = clientFor(1);
+      const plain = await irisRegistration({ fee: FEE, royaltyBps: 0, name: "iris-endpoint-found" });
+      const { modelId } = await owner.registerModel({
+        ...plain.spec,
+        modes: VerificationMode.Signature | VerificationMode.Quiet,
+      });
+      const payer = clientFor(4);
+      await clientFor(0).transferToken({ to: payer.account()!.address, amount: OPG });
+      await payer.deposit({ amount: OPG });
+      await payer.fundChannel({ operator: operatorAddress, amount: OPG });
+      const { quietUrl } = await startNode(OPERATOR_INDEX, { publicUrl: "http://placeholder.invalid" }, [
+        modelId,
+      ]);
+      // Publish where the gateway really listens (the node published its placeholder first).
+      await operator.setOperatorEndpoint({ url: quietUrl });
+      const answer = await payer.infer({
+        operator: operatorAddress,
+        modelId,
+        input: loadIris().features[0]!,
+      });
+      expect(answer.receipt.operator).to.equal(operatorAddress);
+
+      await operator.setOperatorEndpoint({ url: "" });
+      const fresh = clientFor(4);
+      const refused = await fresh
+        .infer({ operator: operatorAddress, modelId, input: loadIris().features[0]! })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(refused).to.be.instanceOf(OpgError);
+      expect((refused as OpgError).code).to.equal("BadInput");
+      expect((refused as OpgError).message).to.match(/published no quiet-mode endpoint.*pass operatorUrl/);
+    });
   });
 });

@@ -19,6 +19,7 @@ import {
 } from "../quiet-gateway-client.js";
 import type { ModelInfo } from "../types.js";
 import { getModel } from "./getModel.js";
+import { getOperatorEndpoint } from "./getOperatorEndpoint.js";
 import { getQuietMode } from "./getQuietMode.js";
 import { getSubChannel } from "./getSubChannel.js";
 import {
@@ -47,8 +48,11 @@ export interface QuietVoucherState {
 }
 
 export interface InferParams {
-  /** The operator's gateway base URL (`http(s)://host:port`, as its node prints it). */
-  operatorUrl: string;
+  /**
+   * The operator's gateway base URL (`http(s)://host:port`, as its node prints it). Default: the endpoint the operator
+   * published in the operator registry (`getOperatorEndpoint`, read once per `cacheTtlMs`).
+   */
+  operatorUrl?: string;
   /** The operator (staking) account the voucher pays. */
   operator: Address;
   modelId: Hex;
@@ -207,15 +211,6 @@ export async function infer(
     throw new OpgError("BadAddress", `operator is not an address: ${String(params.operator)}`);
   }
   const operator = getAddress(params.operator);
-  let endpoint: URL;
-  try {
-    endpoint = new URL(
-      "v1/infer",
-      params.operatorUrl.endsWith("/") ? params.operatorUrl : `${params.operatorUrl}/`,
-    );
-  } catch {
-    throw new OpgError("BadInput", `operatorUrl is not a URL: ${params.operatorUrl}`);
-  }
   const ttl = params.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   if (!Number.isSafeInteger(ttl) || ttl <= 0) {
     throw new OpgError("BadInput", `ttlSeconds must be a positive whole number of seconds, not ${ttl}`);
@@ -227,6 +222,22 @@ export async function infer(
       `cacheTtlMs must be a non-negative number of milliseconds, not ${cacheTtlMs}`,
     );
   }
+  const operatorUrl =
+    params.operatorUrl ??
+    (await memoized(ctx, `endpoint/${operator}`, cacheTtlMs, () => getOperatorEndpoint(ctx, { operator })));
+  if (operatorUrl === undefined) {
+    throw new OpgError(
+      "BadInput",
+      `operator ${operator} has published no quiet-mode endpoint in the operator registry: pass operatorUrl`,
+    );
+  }
+  let endpoint: URL;
+  try {
+    endpoint = new URL("v1/infer", operatorUrl.endsWith("/") ? operatorUrl : `${operatorUrl}/`);
+  } catch {
+    throw new OpgError("BadInput", `operatorUrl is not a URL: ${operatorUrl}`);
+  }
+
   const width = params.outputWidth;
   if (width !== undefined && (!Number.isSafeInteger(width) || width <= 0)) {
     throw new OpgError("BadInput", `outputWidth must be a positive whole number, not ${width}`);
@@ -303,7 +314,7 @@ export async function infer(
         if (!(second instanceof NetworkFailure)) throw second;
         throw new OpgError(
           "Unreachable",
-          `the operator at ${params.operatorUrl} did not answer (tried twice with the same request): ${describe(second.cause)}`,
+          `the operator at ${operatorUrl} did not answer (tried twice with the same request): ${describe(second.cause)}`,
         );
       }
     }
@@ -320,7 +331,7 @@ export async function infer(
     await params.onReceipt?.({
       chainId: Number(quiet.domain.chainId),
       quietMode: quiet.address,
-      operatorUrl: params.operatorUrl,
+      operatorUrl,
       request,
       requestSignature,
       receipt,
