@@ -1,6 +1,8 @@
 /**
  * The explorer page in a real browser: a devnet with the protocol deployed, the Iris model registered and an operator
- * staked (the SDK fixture), one request answered with a real EIP-712 signature and one refunded; the page built once
+ * staked (the SDK fixture), one request answered with a real EIP-712 signature and one refunded, and a quiet receipt
+ * (a funded channel, the payer's signed voucher, the operator key's receipt, committed in a one-leaf batch whose data a
+ * tiny HTTP server serves) later caught equivocating and slashed; the page built once
  * with Vite (its config fails the build on any Node module in the page), served from a temporary directory, and
  * opened in headless Chromium (`@sparticuz/chromium`, driven by `puppeteer-core`). The assertions are on what a
  * visitor sees. Screenshots go to `test-output/explorer/` (git-ignored).
@@ -14,11 +16,31 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import chromium from "@sparticuz/chromium";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { keccak256, toHex, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { build } from "vite";
-import { IRIS_MODEL_PATH } from "../src/devnet/iris.js";
+import { IRIS_MODEL_PATH, irisRegistration } from "../src/devnet/iris.js";
+import { encodeFeatures } from "../src/model/encoding.js";
 import { sha256Hex } from "../src/model/hash.js";
+import { inferBytes } from "../src/model/infer.js";
+import { loadModel } from "../src/model/onnx-runtime.js";
+import { VerificationMode } from "../src/protocol/modes.js";
+import {
+  batchDataToJson,
+  receiptRecordToJson,
+  type BatchData,
+  type QuietReceiptRecord,
+} from "../src/protocol/quiet-json.js";
+import { hashQuietRequest, type Receipt } from "../src/protocol/quiet.js";
 import { prepareSignatureInput } from "../src/sdk/features.js";
-import { serveSigned, startTestChain, type TestChain } from "./helpers/sdk-fixture.js";
+import {
+  MODEL_FEE,
+  OPERATOR_SIGNING_KEY,
+  OPG,
+  serveSigned,
+  startTestChain,
+  type TestChain,
+} from "./helpers/sdk-fixture.js";
 
 const SCREENSHOTS = resolve("test-output/explorer");
 const TYPES: Record<string, string> = {
@@ -49,6 +71,85 @@ async function serveStatic(root: string): Promise<{ server: Server; url: string 
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/** A tiny server for a committed batch's data (its `dataUri`), readable from the page's origin (CORS). */
+async function serveBatch(data: () => BatchData | undefined): Promise<{ server: Server; url: string }> {
+  const server = createServer((_req, res) => {
+    const batch = data();
+    const headers = { "access-control-allow-origin": "*", "content-type": "application/json" };
+    if (batch === undefined) res.writeHead(404, headers).end("{}");
+    else res.writeHead(200, headers).end(JSON.stringify(batchDataToJson(batch)));
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/**
+ * A quiet receipt made with the SDK, as a payer keeps it: the payer (account 4) funds a channel with the operator and
+ * signs a voucher for the quiet Iris model; the operator (account 2) runs the model, signs receipt `seq` 0 with its
+ * registered key and commits it in a one-leaf batch whose data `serveBatch` serves.
+ */
+async function quietReceipt(
+  chain: TestChain,
+  modelId: Hex,
+  batch: { url: string; set: (data: BatchData) => void },
+): Promise<QuietReceiptRecord> {
+  const payer = chain.clientFor(4);
+  const operator = chain.clientFor(2);
+  const operatorAddress = operator.account()!.address;
+  await payer.deposit({ amount: 10n * OPG });
+  await payer.fundChannel({ operator: operatorAddress, amount: 10n * OPG });
+  const mode = await operator.getQuietMode();
+  const now = ((await chain.rpc("eth_getBlockByNumber", ["latest", false])) as { timestamp: Hex }).timestamp;
+  const time = BigInt(now);
+  const input = encodeFeatures([5.9, 3, 5.1, 1.8]);
+  const signed = await payer.signQuietVoucher({
+    operator: operatorAddress,
+    modelId,
+    inputHash: keccak256(input),
+    fee: MODEL_FEE,
+    cumulative: MODEL_FEE,
+    index: 0n,
+    deadline: time + (mode.maxTtl < 300n ? mode.maxTtl : 300n),
+  });
+  const model = await loadModel(IRIS_MODEL_PATH);
+  const output = toHex(await inferBytes(model, input));
+  await model.release();
+  const receipt: Receipt = {
+    operator: operatorAddress,
+    seq: 0n,
+    request: hashQuietRequest(signed.request),
+    outputHash: keccak256(output),
+    time,
+  };
+  const signature = await operator.signQuietReceipt({
+    signer: privateKeyToAccount(OPERATOR_SIGNING_KEY),
+    receipt,
+  });
+  const committed = await operator.commitReceiptBatch({
+    receipts: [receipt],
+    dataUri: `${batch.url}/batch/0`,
+  });
+  batch.set({
+    firstSeq: committed.firstSeq,
+    count: committed.count,
+    root: committed.root,
+    batchIndex: committed.batchIndex,
+    committedAt: committed.committedAt,
+    receipts: [{ receipt, signature, request: signed.request, requestSignature: signed.signature, output }],
+  });
+  return {
+    chainId: chain.chainId,
+    quietMode: mode.address,
+    request: signed.request,
+    requestSignature: signed.signature,
+    receipt,
+    signature,
+    output,
+    outputHash: receipt.outputHash,
+    input: toHex(input),
+  };
+}
+
 describe("explorer page (headless Chromium against a devnet)", function () {
   this.timeout(300_000);
   let chain: TestChain;
@@ -58,6 +159,10 @@ describe("explorer page (headless Chromium against a devnet)", function () {
   let page: Page;
   let fulfilledId: bigint;
   let refundedId: bigint;
+  let quietModelId: Hex;
+  let operatorAddress: Address;
+  let record: QuietReceiptRecord;
+  let batchData: BatchData | undefined;
   const pageErrors: string[] = [];
   /** What `before` started, closed in reverse order by `after` (even when `before` failed half way). */
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -82,6 +187,23 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     refundedId = unanswered.requestId;
     await chain.timeTravel(61);
     await chain.clientFor(5).refund({ requestId: refundedId });
+
+    // Quiet mode: a model version open to it, and one receipt committed in a batch served over HTTP.
+    const quietSpec = await irisRegistration({ fee: MODEL_FEE, royaltyBps: 1_000, name: "iris-quiet" });
+    quietModelId = (
+      await chain
+        .clientFor(1)
+        .registerModel({ ...quietSpec.spec, modes: VerificationMode.Signature | VerificationMode.Quiet })
+    ).modelId;
+    const batchSite = await serveBatch(() => batchData);
+    cleanups.push(() => new Promise((done) => batchSite.server.close(done)));
+    record = await quietReceipt(chain, quietModelId, {
+      url: batchSite.url,
+      set: (data) => {
+        batchData = data;
+      },
+    });
+    operatorAddress = record.receipt.operator;
 
     outDir = await mkdtemp(join(tmpdir(), "opg-explorer-"));
     cleanups.push(() => rm(outDir, { recursive: true, force: true }));
@@ -147,6 +269,10 @@ describe("explorer page (headless Chromium against a devnet)", function () {
       await page.setViewport(viewport);
       await ready(view);
       await page.waitForFunction(() => document.querySelector('[aria-busy="true"]') === null);
+      // Chromium tiles a full-page capture taller than about 8,000 device pixels (the page repeats): a tall page is
+      // captured at one device pixel per CSS pixel instead.
+      const tall = await page.evaluate(() => document.documentElement.scrollHeight > 4_000);
+      if (tall && device === "phone") await page.setViewport({ ...viewport, deviceScaleFactor: 1 });
       const path = join(SCREENSHOTS, `${name}-${device}.png`) as `${string}.png`;
       await page.screenshot({ path, fullPage: true });
       console.log(`      screenshot ${path}`);
@@ -179,7 +305,7 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     const timeline = await page.$$eval(".timeline li", (items) =>
       items.map((li) => (li as HTMLElement).innerText),
     );
-    expect(timeline).to.have.length(1);
+    expect(timeline).to.have.length(2); // one `latest` move per family: iris-mlp and iris-quiet
     expect(await page.$eval('nav a[aria-current="page"]', (a) => a.textContent)).to.equal("Models");
     await screenshots("models", "models");
   });
@@ -214,6 +340,23 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     expect(life).to.deep.equal(["Opened", "Signed", "Settled", "Final"]);
     expect(await text()).to.include("Not checked in this browser yet");
     await screenshots("request-verified", "request");
+
+    // With the model file, the page re-runs it with onnxruntime-web: the output is the settled one.
+    const modelInput = await page.$("#model-file");
+    await (modelInput as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(IRIS_MODEL_PATH);
+    await page.waitForSelector('[data-check="re-executed output matches the result"]', { timeout: 60_000 });
+    const rerun = await page.$$eval(".checks li", (items) =>
+      items.map((li) => ({ name: li.getAttribute("data-check"), ok: li.classList.contains("ok") })),
+    );
+    expect(
+      rerun.every((c) => c.ok),
+      JSON.stringify(rerun),
+    ).to.equal(true);
+    expect(rerun.map((c) => c.name)).to.include.members([
+      "model file matches the commitment",
+      "re-executed output matches the result",
+    ]);
+    expect(await text()).not.to.include("Not checked in this browser yet");
   });
 
   it("shows a request nobody answered as refunded", async () => {
@@ -235,11 +378,177 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     const operator = await text();
     expect(operator).to.include("1000 OPG");
     expect(operator).to.match(/Results settled\s+1/);
+    expect(operator).to.match(/Quiet receipts committed\s+1 in 1 batch/);
     await screenshots("operators", "operators");
     await open("#/requests", "requests");
     await page.click(`a[href="#/request/${fulfilledId}"]`);
     await ready("request");
     expect(await page.$eval("h1", (h) => h.textContent)).to.equal(`Request #${fulfilledId}`);
+    expect(pageErrors).to.deep.equal([]);
+  });
+  /** Paste a receipt file's JSON into the receipt view and check it; the verdict element's attributes and text. */
+  async function checkReceipt(json: string): Promise<{ verdict: string; state: string; text: string }> {
+    await open("#/receipt", "receipt");
+    await page.$eval(
+      "#receipt-json",
+      (el, value) => {
+        (el as HTMLTextAreaElement).value = value;
+      },
+      json,
+    );
+    await page.click('#receipt-form button[type="submit"]');
+    await page.waitForSelector('#receipt-result[aria-busy="false"] [data-verdict]', { timeout: 60_000 });
+    return page.$eval("#receipt-result [data-verdict]", (el) => ({
+      verdict: el.getAttribute("data-verdict") ?? "",
+      state: el.getAttribute("data-state") ?? "",
+      text: (el as HTMLElement).innerText,
+    }));
+  }
+
+  const receiptChecks = () =>
+    page.$$eval("#receipt-result .checks li", (items) =>
+      items.map((li) => ({ name: li.getAttribute("data-check"), ok: !li.classList.contains("failed") })),
+    );
+
+  it("checks a quiet receipt in the browser: committed, in its window, every check passed, the model file too", async () => {
+    await open("#/receipt", "receipt");
+    const input = await page.$("#receipt-model");
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(IRIS_MODEL_PATH);
+    const started = performance.now();
+    const seen = await checkReceipt(JSON.stringify(receiptRecordToJson(record)));
+    console.log(
+      `      receipt audited in the browser in ${Math.round(performance.now() - started)} ms (onnxruntime-web loaded and run)`,
+    );
+    expect(seen.verdict, seen.text).to.equal("pending");
+    expect(seen.state).to.equal("in window");
+    expect(seen.text).to.include("Verdict: Pending");
+    const checks = await receiptChecks();
+    expect(
+      checks.every((c) => c.ok),
+      JSON.stringify(checks),
+    ).to.equal(true);
+    expect(checks.map((c) => c.name)).to.include.members([
+      "payer signed the request",
+      "receipt signed by an operator key",
+      "operator staked",
+      "committed in the operator's log",
+      "committed in time",
+      "not struck",
+      "challenge window",
+      "input matches the request's commitment",
+      "model file matches the commitment",
+      "re-executed output matches the receipt",
+    ]);
+    const life = await page.$$eval("#receipt-result .life li", (items) =>
+      items.map((li) => li.getAttribute("data-step")),
+    );
+    expect(life).to.deep.equal(["Signed", "Committed", "Challenge window", "Final"]);
+    const result = await page.$eval("#receipt-result", (el) => (el as HTMLElement).innerText);
+    expect(result).to.include("batch 0");
+    expect(result).to.include("onnxruntime-web output hash");
+    expect(result).not.to.include("Not checked in this browser yet");
+    await screenshots("receipt-pending", "receipt");
+  });
+
+  it("fails a tampered receipt, naming the failing check", async () => {
+    const last = record.output.slice(-2) === "00" ? "01" : "00";
+    const tampered = { ...record, output: `${record.output.slice(0, -2)}${last}` as Hex };
+    const seen = await checkReceipt(JSON.stringify(receiptRecordToJson(tampered)));
+    expect(seen.verdict).to.equal("failed");
+    expect(seen.text).to.include("Verdict: Failed");
+    expect(seen.text).to.include("Failed: output matches the receipt");
+    const failed = (await receiptChecks()).filter((c) => !c.ok).map((c) => c.name);
+    expect(failed).to.deep.equal(["output matches the receipt"]);
+    await screenshots("receipt-tampered", "receipt");
+
+    const notJson = await (async () => {
+      await page.$eval("#receipt-json", (el) => {
+        (el as HTMLTextAreaElement).value = '{"chainId": 1}';
+      });
+      await page.click('#receipt-form button[type="submit"]');
+      await page.waitForFunction(() => document.getElementById("receipt-error")?.textContent !== "");
+      return page.$eval("#receipt-error", (el) => el.textContent);
+    })();
+    expect(notJson).to.match(/not a receipt file: quietMode must be/);
+  });
+
+  it("shows the slash after an equivocation challenge (operator, batches and challenges views); the receipt turns final", async () => {
+    const operator = chain.clientFor(2);
+    const other: Receipt = { ...record.receipt, time: record.receipt.time + 1n };
+    const otherSignature = await operator.signQuietReceipt({
+      signer: privateKeyToAccount(OPERATOR_SIGNING_KEY),
+      receipt: other,
+    });
+    const { slashed } = await chain.clientFor(5).challengeEquivocation({
+      a: { receipt: record.receipt, request: record.request, signature: record.signature },
+      b: { receipt: other, request: record.request, signature: otherSignature },
+    });
+    expect(slashed > 0n).to.equal(true);
+
+    await open(`#/operator/${operatorAddress}`, "operators");
+    const view = await text();
+    expect(view).to.match(/Challenges lost\s+1/);
+    expect(view).to.match(/Slashed\s+1 time/);
+    const slash = await page.$eval(".slashes li", (li) => (li as HTMLElement).innerText);
+    expect(slash).to.include("quiet mode");
+    expect(slash).to.include("equivocation at receipt seq 0");
+    expect(await page.$$("[data-challenge]")).to.have.length(1);
+    expect(await page.$$(`[data-batch="${operatorAddress}/0"]`)).to.have.length(1);
+    await screenshots("operator-slashed", "operators");
+
+    await open("#/batches", "batches");
+    const batches = await text();
+    expect(batches).to.include("0…0 (1)");
+    expect(batches).to.include("/batch/0");
+    expect(batches).to.include("equivocation");
+    await screenshots("batches", "batches");
+
+    // The receipt itself stays good: its operator was slashed for another receipt with the same seq. Past its
+    // challenge deadline it is final, and the contract's verifyReceipt accepts it.
+    const { commitWindow, challengeWindow } = await operator.getQuietMode();
+    const closes = record.request.deadline + commitWindow + challengeWindow;
+    const head = BigInt(
+      ((await chain.rpc("eth_getBlockByNumber", ["latest", false])) as { timestamp: Hex }).timestamp,
+    );
+    await chain.timeTravel(Number(closes - head + 60n));
+    const seen = await checkReceipt(JSON.stringify(receiptRecordToJson(record)));
+    expect(seen.verdict, seen.text).to.equal("verified");
+    expect(seen.state).to.equal("final");
+    expect(seen.text).to.include("Verdict: Verified");
+    expect(await page.$$('[data-check="contract accepts it as final"].ok')).to.have.length(1);
+    expect(await page.$eval("[data-slashed]", (el) => (el as HTMLElement).innerText)).to.include(
+      "slashed 1 time(s)",
+    );
+    const life = await page.$$eval("#receipt-result .life li", (items) =>
+      items.map((li) => `${li.getAttribute("data-step")} ${li.className}`),
+    );
+    expect(life).to.deep.equal([
+      "Signed step done",
+      "Committed step done",
+      "Challenge window step done",
+      "Final step done",
+    ]);
+    await screenshots("receipt-final", "receipt");
+  });
+
+  it("draws the activity as an accessible chart, with its numbers as a table", async () => {
+    await open("#/activity", "activity");
+    const charts = await page.$$eval("figure[data-chart]", (figures) =>
+      figures.map((f) => ({
+        id: f.getAttribute("data-chart"),
+        img: f.querySelector('svg[role="img"]') !== null,
+        desc: f.querySelector("svg desc")?.textContent ?? "",
+        rows: f.querySelectorAll("tbody tr").length,
+      })),
+    );
+    expect(charts.map((c) => c.id)).to.deep.equal(["by-version", "by-operator"]);
+    expect(charts.every((c) => c.img && c.rows > 0)).to.equal(true);
+    expect(charts[0]!.desc).to.match(/^1 in all/);
+    expect(charts[0]!.desc).to.include("iris-mlp");
+    expect(charts[1]!.desc).to.match(/^2 in all/); // one request settled and one quiet receipt committed
+    await screenshots("activity", "activity");
+    await open(`#/activity/${quietModelId}`, "activity");
+    expect(await page.$eval("h1", (h) => h.textContent)).to.equal("Activity of iris-quiet");
     expect(pageErrors).to.deep.equal([]);
   });
 });

@@ -12,13 +12,16 @@ export interface BrowserAuditOptions {
   fromBlock?: bigint;
   /** The model file's bytes, if the visitor supplied it: checked against the registered sha256. */
   modelFile?: Uint8Array;
+  /** Signature mode: re-runs the model file on the input (onnxruntime-web in the page), compared with the result. */
+  runModel?: (input: Uint8Array) => Promise<Uint8Array>;
 }
 
 /**
  * {@link auditRequest}, the SDK's audit, with what a browser has: sha256 of a supplied model file, the default runtime
- * hash, and `data:` inputs (the audit's default reader). Not yet here (next slices, each a tool of `AuditTools`): re-running
- * the model with onnxruntime-web, Groth16 verification with snarkjs and the Poseidon input commitment; a report for a
- * zk request therefore lacks those checks, and {@link checksNotRunInBrowser} names them.
+ * hash, `data:` inputs (the audit's default reader), and the model re-run when the caller gives `runModel` (the
+ * explorer's is onnxruntime-web, given a model file). Not yet here (next slices, each a tool of `AuditTools`): Groth16
+ * verification with snarkjs and the Poseidon input commitment; a report for a zk request therefore lacks those checks,
+ * and {@link checksNotRunInBrowser} names them.
  */
 export function auditInBrowser(options: BrowserAuditOptions): Promise<AuditReport> {
   return auditRequest({
@@ -28,6 +31,7 @@ export function auditInBrowser(options: BrowserAuditOptions): Promise<AuditRepor
     runtimeHash: runtimeHash(DEFAULT_RUNTIME),
     ...(options.fromBlock === undefined ? {} : { fromBlock: options.fromBlock }),
     ...(options.modelFile === undefined ? {} : { modelFile: options.modelFile, sha256: sha256Hex }),
+    ...(options.runModel === undefined ? {} : { runModel: options.runModel }),
   });
 }
 
@@ -44,7 +48,7 @@ export function checksNotRunInBrowser(modeName: string): CheckNotRun[] {
     return [
       {
         name: "re-executed output matches the result",
-        why: "re-running the model with onnxruntime-web: next slice",
+        why: "give the model file below: the page re-runs it with onnxruntime-web",
       },
     ];
   }

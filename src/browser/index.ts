@@ -3,7 +3,8 @@
  * bundler builds it for a web page (the explorer, `src/explorer/`, is built from it). It holds the protocol's types
  * and hashing, the ABIs, the viem client and its actions (reads, events, and writes through a wallet client), the
  * decoded errors, output decoding, address parsing, the model encodings and file hash, and the request audit
- * ({@link auditRequest}, the same code `opg audit` runs) with {@link auditInBrowser}, its browser tools.
+ * ({@link auditRequest}, the same code `opg audit` runs) with {@link auditInBrowser}, its browser tools, and the
+ * quiet receipt audit ({@link auditReceipt}, the code `opg audit --receipt` runs) with {@link auditReceiptInBrowser}.
  *
  * Node-only, and not here: reading addresses from files (`readAddresses`), running ONNX models from disk, zk proving,
  * deployments and the operator node. The one action that encodes with Node's `Buffer`
@@ -21,7 +22,7 @@ export * from "../abi/index.js";
 export * from "../protocol/index.js";
 export { auditRequest, type AuditOptions } from "../audit/audit.js";
 export type { AuditCheck, AuditedModel, AuditReport, AuditResult, AuditVerdict } from "../audit/types.js";
-export { DATA_URI_PREFIX, decodeFeatures, decodeLogits, argmax } from "../model/encoding.js";
+export { DATA_URI_PREFIX, decodeFeatures, decodeLogits, encodeLogits, argmax } from "../model/encoding.js";
 export { sha256Hex } from "../model/hash.js";
 export { DEFAULT_RUNTIME, runtimeHash, type RuntimeDescriptor } from "../model/runtime.js";
 export {
@@ -30,3 +31,18 @@ export {
   type BrowserAuditOptions,
   type CheckNotRun,
 } from "./audit.js";
+export {
+  auditReceipt,
+  batchCommitment,
+  RECEIPT_CHECKS,
+  type ReceiptAuditCheck,
+  type ReceiptAuditOptions,
+  type ReceiptAuditReport,
+  type ReceiptAuditVerdict,
+  type ReceiptState,
+} from "../audit/receipt.js";
+export {
+  auditReceiptInBrowser,
+  receiptChecksNotRunInBrowser,
+  type BrowserReceiptAuditOptions,
+} from "./receipt.js";

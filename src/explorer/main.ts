@@ -10,6 +10,8 @@ import { createExplorer, type Explorer } from "./data/context.js";
 import { parseRoute, section, type Route } from "./router.js";
 import { append, h } from "./views/dom.js";
 import { shortHash } from "./views/format.js";
+import { activityView } from "./views/activity.js";
+import { batchesView } from "./views/batches.js";
 import { modelsView } from "./views/models.js";
 import { operatorsView } from "./views/operators.js";
 import { receiptView } from "./views/receipt.js";
@@ -55,7 +57,11 @@ function viewOf(explorer: Explorer, route: Route): Promise<View> {
     case "request":
       return requestView(explorer, route.requestId);
     case "receipt":
-      return Promise.resolve(receiptView());
+      return Promise.resolve(receiptView(explorer));
+    case "batches":
+      return batchesView(explorer, route.operator);
+    case "activity":
+      return activityView(explorer, route.model);
     case "not-found":
       return Promise.resolve({
         title: "Not found",

@@ -7,6 +7,8 @@ export type Route =
   | { view: "requests"; model?: Hex; operator?: Address }
   | { view: "request"; requestId: bigint }
   | { view: "receipt" }
+  | { view: "batches"; operator?: Address }
+  | { view: "activity"; model?: Hex }
   | { view: "not-found"; path: string };
 
 /** The route of a location hash; an empty hash is the models view. */
@@ -29,6 +31,10 @@ export function parseRoute(hash: string): Route {
     return { view: "request", requestId: BigInt(second) };
   }
   if (head === "receipt") return { view: "receipt" };
+  if (head === "batches" && second === undefined) return { view: "batches" };
+  if (head === "batches" && address(second)) return { view: "batches", operator: getAddress(second) };
+  if (head === "activity" && second === undefined) return { view: "activity" };
+  if (head === "activity" && bytes32(second)) return { view: "activity", model: second };
   return { view: "not-found", path };
 }
 

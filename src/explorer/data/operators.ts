@@ -1,6 +1,7 @@
 import type { Address, Hex } from "viem";
 import {
   getOperator,
+  getOperatorEndpoint,
   inferenceSettlementAbi,
   operatorRegistryAbi,
   type OperatorInfo,
@@ -25,6 +26,13 @@ export interface SlashView {
   transactionHash: Hex;
 }
 
+/** An endpoint the operator published (`EndpointSet`): the value as set, unchecked. */
+export interface EndpointChange {
+  endpoint: string;
+  blockNumber: bigint;
+  transactionHash: Hex;
+}
+
 /** An operator: its record now, its keys over time, its slashes and how many requests it answered. */
 export interface OperatorView {
   operator: Address;
@@ -34,6 +42,10 @@ export interface OperatorView {
   slashes: SlashView[];
   /** Requests it settled (`RequestFulfilled`). */
   served: number;
+  /** Every `EndpointSet`, oldest first. */
+  endpoints: EndpointChange[];
+  /** Its published quiet-mode gateway now, if it is an http(s) URL (`getOperatorEndpoint`). */
+  endpoint?: string;
 }
 
 /** Every registered operator, from the registry's and the core's events and the registry's state. */
@@ -57,6 +69,13 @@ export async function loadOperators(explorer: Explorer): Promise<OperatorView[]>
         keys: [{ signer: e.args.signer, fromBlock: e.blockNumber, transactionHash: e.transactionHash }],
         slashes: [],
         served: served.get(e.args.operator) ?? 0,
+        endpoints: [],
+      });
+    } else if (e.eventName === "EndpointSet") {
+      operators.get(e.args.operator)?.endpoints.push({
+        endpoint: e.args.endpoint,
+        blockNumber: e.blockNumber,
+        transactionHash: e.transactionHash,
       });
     } else if (e.eventName === "SignerRotated") {
       const op = operators.get(e.args.operator);
@@ -78,6 +97,18 @@ export async function loadOperators(explorer: Explorer): Promise<OperatorView[]>
     }
   }
   const list = [...operators.values()];
-  const now = await Promise.all(list.map((o) => getOperator(deployment.sdk, { operator: o.operator })));
-  return list.map((o, i) => ({ ...o, now: now[i]! }));
+  const [now, endpoints] = await Promise.all([
+    Promise.all(list.map((o) => getOperator(deployment.sdk, { operator: o.operator }))),
+    Promise.all(
+      list.map((o) =>
+        o.endpoints.length === 0
+          ? Promise.resolve(undefined)
+          : getOperatorEndpoint(deployment.sdk, { operator: o.operator }).catch(() => undefined),
+      ),
+    ),
+  ]);
+  return list.map((o, i) => {
+    const endpoint = endpoints[i];
+    return { ...o, now: now[i]!, ...(endpoint === undefined ? {} : { endpoint }) };
+  });
 }

@@ -29,6 +29,10 @@ function familySection(family: FamilyView, focus: string | undefined): HTMLEleme
       ["Owner", shortHash(family.owner)],
       ["Latest version", family.latest === undefined ? "none" : modelLink(family.latest)],
       ["Versions", family.versions.length],
+      family.versions[0] !== undefined && [
+        "Activity",
+        link(`/activity/${family.versions[0].modelId}`, "inferences over time"),
+      ],
     ]),
     family.versions.map((version) => versionArticle(version, version.modelId === family.latest, focus)),
     h("h3", {}, "What ", h("code", {}, "latest"), " pointed at"),

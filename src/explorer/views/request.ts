@@ -12,6 +12,7 @@ import {
 } from "../../browser/index.js";
 import type { Explorer } from "../data/context.js";
 import { loadRequests, type RequestRow } from "../data/requests.js";
+import { modelRunner } from "../rerun/tool.js";
 import { append, facts, h, type Child } from "./dom.js";
 import { modelLink, opg, operatorLink, shortHash, time, where } from "./format.js";
 import type { View } from "./view.js";
@@ -157,6 +158,7 @@ async function runAudit(explorer: Explorer, requestId: bigint, box: HTMLElement,
   );
   const { deployment } = explorer;
   let report: AuditReport;
+  const runner = modelFile === undefined ? undefined : await modelRunner(modelFile);
   try {
     report = await auditInBrowser({
       client: deployment.client,
@@ -164,6 +166,7 @@ async function runAudit(explorer: Explorer, requestId: bigint, box: HTMLElement,
       requestId,
       fromBlock: deployment.fromBlock,
       ...(modelFile === undefined ? {} : { modelFile }),
+      ...(runner?.run === undefined ? {} : { runModel: runner.run }),
     });
   } catch (error) {
     box.replaceChildren(
@@ -176,6 +179,8 @@ async function runAudit(explorer: Explorer, requestId: bigint, box: HTMLElement,
     );
     box.setAttribute("aria-busy", "false");
     return;
+  } finally {
+    void runner?.release();
   }
   box.replaceChildren();
   append(box, auditReport(report));
@@ -238,7 +243,7 @@ function modelFileForm(explorer: Explorer, requestId: bigint, box: HTMLElement):
     h(
       "p",
       {},
-      "Give the model file you have: the audit runs again and checks its sha256 against the version's commitment. ",
+      "Give the model file you have: the audit runs again, checks its sha256 against the version's commitment and re-runs it on the input with onnxruntime-web. ",
       "The file stays in your browser.",
     ),
     h("label", { for: "model-file" }, "Model file (ONNX)"),
