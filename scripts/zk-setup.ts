@@ -12,7 +12,7 @@ import { copyFile, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as snarkjs from "snarkjs";
-import { IRIS_ZK_ARTIFACTS } from "../src/zk/params.js";
+import { IRIS_ZK_ARTIFACTS } from "../src/zk/artifacts.js";
 import { compileCircuit, runCeremony, solidityVerifier } from "../src/zk/setup.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

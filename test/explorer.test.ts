@@ -2,7 +2,8 @@
  * The explorer page in a real browser: a devnet with the protocol deployed, the Iris model registered and an operator
  * staked (the SDK fixture), one request answered with a real EIP-712 signature and one refunded, and a quiet receipt
  * (a funded channel, the payer's signed voucher, the operator key's receipt, committed in a one-leaf batch whose data a
- * tiny HTTP server serves) later caught equivocating and slashed; the page built once
+ * tiny HTTP server serves) later caught equivocating and slashed, and a zk request (the Iris model registered with its
+ * Groth16 verifier) proven with the repository's prover and settled with `fulfillZk`; the page built once
  * with Vite (its config fails the build on any Node module in the page), served from a temporary directory, and
  * opened in headless Chromium (`@sparticuz/chromium`, driven by `puppeteer-core`). The assertions are on what a
  * visitor sees. Screenshots go to `test-output/explorer/` (git-ignored).
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import chromium from "@sparticuz/chromium";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import hre from "hardhat";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { build } from "vite";
@@ -33,6 +35,18 @@ import {
 } from "../src/protocol/quiet-json.js";
 import { hashQuietRequest, type Receipt } from "../src/protocol/quiet.js";
 import { prepareSignatureInput } from "../src/sdk/features.js";
+import { prepareInput, zkInputCommitment } from "../src/sdk/inputs.js";
+import { zkOutputBytes } from "../src/protocol/zk.js";
+import {
+  buildZkInference,
+  fixedPointForward,
+  prove,
+  quantizeInput,
+  settlementProof,
+  toSolidityCalldata,
+  type QuantizedMlp,
+} from "../src/zk/index.js";
+import "./helpers/release-zk.js";
 import {
   MODEL_FEE,
   OPERATOR_SIGNING_KEY,
@@ -71,10 +85,12 @@ async function serveStatic(root: string): Promise<{ server: Server; url: string 
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** A tiny server for a committed batch's data (its `dataUri`), readable from the page's origin (CORS). */
-async function serveBatch(data: () => BatchData | undefined): Promise<{ server: Server; url: string }> {
-  const server = createServer((_req, res) => {
-    const batch = data();
+/** A tiny server for committed batches' data (`<url>/batch/<index>`, their `dataUri`), readable from the page (CORS). */
+async function serveBatch(
+  data: (index: number) => BatchData | undefined,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const batch = data(Number(/\/batch\/(\d+)$/.exec(req.url ?? "")?.[1] ?? -1));
     const headers = { "access-control-allow-origin": "*", "content-type": "application/json" };
     if (batch === undefined) res.writeHead(404, headers).end("{}");
     else res.writeHead(200, headers).end(JSON.stringify(batchDataToJson(batch)));
@@ -84,39 +100,51 @@ async function serveBatch(data: () => BatchData | undefined): Promise<{ server: 
 }
 
 /**
- * A quiet receipt made with the SDK, as a payer keeps it: the payer (account 4) funds a channel with the operator and
- * signs a voucher for the quiet Iris model; the operator (account 2) runs the model, signs receipt `seq` 0 with its
- * registered key and commits it in a one-leaf batch whose data `serveBatch` serves.
+ * A quiet receipt made with the SDK, as a payer keeps it: the payer (account 4) funds a channel with the operator
+ * (first receipt) and signs a voucher (the `n`-th, numbered from 0) for the model; the operator (account 2) runs the
+ * model, signs receipt `seq` n with its registered key and commits it in a one-leaf batch whose data `serveBatch`
+ * serves. For a zk-circuit model (`zk`, its quantized twin) the input hash is the circuit's Poseidon commitment and
+ * the output the class word the circuit computes, as an operator's gateway makes them.
  */
 async function quietReceipt(
   chain: TestChain,
   modelId: Hex,
   batch: { url: string; set: (data: BatchData) => void },
+  n = 0n,
+  zk?: QuantizedMlp,
 ): Promise<QuietReceiptRecord> {
   const payer = chain.clientFor(4);
   const operator = chain.clientFor(2);
   const operatorAddress = operator.account()!.address;
-  await payer.deposit({ amount: 10n * OPG });
-  await payer.fundChannel({ operator: operatorAddress, amount: 10n * OPG });
+  if (n === 0n) {
+    await payer.deposit({ amount: 10n * OPG });
+    await payer.fundChannel({ operator: operatorAddress, amount: 10n * OPG });
+  }
   const mode = await operator.getQuietMode();
   const now = ((await chain.rpc("eth_getBlockByNumber", ["latest", false])) as { timestamp: Hex }).timestamp;
   const time = BigInt(now);
-  const input = encodeFeatures([5.9, 3, 5.1, 1.8]);
+  const features = [5.9, 3, 5.1, 1.8];
+  const input = encodeFeatures(features);
   const signed = await payer.signQuietVoucher({
     operator: operatorAddress,
     modelId,
-    inputHash: keccak256(input),
+    inputHash: zk === undefined ? keccak256(input) : await zkInputCommitment(zk, input),
     fee: MODEL_FEE,
-    cumulative: MODEL_FEE,
-    index: 0n,
+    cumulative: MODEL_FEE * (n + 1n),
+    index: n,
     deadline: time + (mode.maxTtl < 300n ? mode.maxTtl : 300n),
   });
-  const model = await loadModel(IRIS_MODEL_PATH);
-  const output = toHex(await inferBytes(model, input));
-  await model.release();
+  let output: Hex;
+  if (zk === undefined) {
+    const model = await loadModel(IRIS_MODEL_PATH);
+    output = toHex(await inferBytes(model, input));
+    await model.release();
+  } else {
+    output = zkOutputBytes(BigInt(fixedPointForward(zk, quantizeInput(features, zk)).label));
+  }
   const receipt: Receipt = {
     operator: operatorAddress,
-    seq: 0n,
+    seq: n,
     request: hashQuietRequest(signed.request),
     outputHash: keccak256(output),
     time,
@@ -127,7 +155,7 @@ async function quietReceipt(
   });
   const committed = await operator.commitReceiptBatch({
     receipts: [receipt],
-    dataUri: `${batch.url}/batch/0`,
+    dataUri: `${batch.url}/batch/${n}`,
   });
   batch.set({
     firstSeq: committed.firstSeq,
@@ -150,6 +178,48 @@ async function quietReceipt(
   };
 }
 
+/**
+ * A zk request answered with a real Groth16 proof: the Iris model registered again with its verifier (`iris-zk`, both
+ * request modes and quiet mode), a request opened in zk mode with the SDK (input in a `data:` URI, its Poseidon commitment as the
+ * input hash), proven with the repository's prover for the operator (account 2) and settled with `fulfillZk`.
+ */
+async function provenZkRequest(
+  chain: TestChain,
+): Promise<{ requestId: bigint; modelId: Hex; label: number; quantized: QuantizedMlp }> {
+  const connection = await hre.network.create({ network: "localhost", override: { url: chain.url } });
+  const verifier = (await (
+    await connection.ethers.deployContract("IrisMlpVerifier")
+  ).getAddress()) as Address;
+  await connection.close();
+  const zk = await irisRegistration({
+    fee: MODEL_FEE,
+    royaltyBps: 1_000,
+    name: "iris-zk",
+    zkVerifier: verifier,
+  });
+  const { modelId } = await chain
+    .clientFor(1)
+    .registerModel({ ...zk.spec, modes: zk.spec.modes | VerificationMode.Quiet });
+  const features = [6.3, 3.3, 6.0, 2.5];
+  const opened = await chain.clientFor(4).openRequest({
+    modelId,
+    ...(await prepareInput(features, VerificationMode.Zk, zk.quantized)),
+    mode: VerificationMode.Zk,
+    pay: "permit",
+  });
+  const operator = chain.clientFor(2);
+  const inference = await buildZkInference(zk.quantized, features, {
+    chainId: BigInt(chain.chainId),
+    zkMode: await operator.getModeContract({ mode: VerificationMode.Zk }),
+    requestId: opened.requestId,
+    submitter: operator.account()!.address,
+  });
+  const { proof, publicSignals } = await prove(inference.input);
+  const { output, proof: args } = settlementProof(toSolidityCalldata(proof, publicSignals));
+  await operator.fulfillZk({ request: opened.request, requestId: opened.requestId, output, proof: args });
+  return { requestId: opened.requestId, modelId, label: inference.result.label, quantized: zk.quantized };
+}
+
 describe("explorer page (headless Chromium against a devnet)", function () {
   this.timeout(300_000);
   let chain: TestChain;
@@ -159,10 +229,12 @@ describe("explorer page (headless Chromium against a devnet)", function () {
   let page: Page;
   let fulfilledId: bigint;
   let refundedId: bigint;
+  let zkRequest: Awaited<ReturnType<typeof provenZkRequest>>;
+  let zkRecord: QuietReceiptRecord;
   let quietModelId: Hex;
   let operatorAddress: Address;
   let record: QuietReceiptRecord;
-  let batchData: BatchData | undefined;
+  const batchData: BatchData[] = [];
   const pageErrors: string[] = [];
   /** What `before` started, closed in reverse order by `after` (even when `before` failed half way). */
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -187,6 +259,7 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     refundedId = unanswered.requestId;
     await chain.timeTravel(61);
     await chain.clientFor(5).refund({ requestId: refundedId });
+    zkRequest = await provenZkRequest(chain);
 
     // Quiet mode: a model version open to it, and one receipt committed in a batch served over HTTP.
     const quietSpec = await irisRegistration({ fee: MODEL_FEE, royaltyBps: 1_000, name: "iris-quiet" });
@@ -195,14 +268,27 @@ describe("explorer page (headless Chromium against a devnet)", function () {
         .clientFor(1)
         .registerModel({ ...quietSpec.spec, modes: VerificationMode.Signature | VerificationMode.Quiet })
     ).modelId;
-    const batchSite = await serveBatch(() => batchData);
+    const batchSite = await serveBatch((index) => batchData[index]);
     cleanups.push(() => new Promise((done) => batchSite.server.close(done)));
     record = await quietReceipt(chain, quietModelId, {
       url: batchSite.url,
       set: (data) => {
-        batchData = data;
+        batchData[0] = data;
       },
     });
+    // A receipt of the zk-circuit version (seq 1, batch 1): its input hash is the Poseidon commitment.
+    zkRecord = await quietReceipt(
+      chain,
+      zkRequest.modelId,
+      {
+        url: batchSite.url,
+        set: (data) => {
+          batchData[1] = data;
+        },
+      },
+      1n,
+      zkRequest.quantized,
+    );
     operatorAddress = record.receipt.operator;
 
     outDir = await mkdtemp(join(tmpdir(), "opg-explorer-"));
@@ -305,7 +391,7 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     const timeline = await page.$$eval(".timeline li", (items) =>
       items.map((li) => (li as HTMLElement).innerText),
     );
-    expect(timeline).to.have.length(2); // one `latest` move per family: iris-mlp and iris-quiet
+    expect(timeline).to.have.length(3); // one `latest` move per family: iris-mlp, iris-zk and iris-quiet
     expect(await page.$eval('nav a[aria-current="page"]', (a) => a.textContent)).to.equal("Models");
     await screenshots("models", "models");
   });
@@ -359,6 +445,67 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     expect(await text()).not.to.include("Not checked in this browser yet");
   });
 
+  it("shows a request answered with a Groth16 proof as verified: the proof, the input commitment and the fixed-point re-run checked in the browser", async () => {
+    await open(`#/request/${zkRequest.requestId}`, "request");
+    const started = performance.now();
+    await page.waitForSelector('[data-verdict]:not([data-verdict=""])', { timeout: 60_000 });
+    console.log(
+      `      zk request audited in the browser in ${Math.round(performance.now() - started)} ms (snarkjs and circomlibjs loaded and run)`,
+    );
+    const verdict = await page.$eval("[data-verdict]", (el) => [
+      el.getAttribute("data-verdict"),
+      (el as HTMLElement).innerText,
+    ]);
+    expect(verdict[0], String(verdict[1])).to.equal("verified");
+    expect(verdict[1]).to.include("Verdict: Verified");
+    const checks = async () =>
+      page.$$eval(".checks li", (items) =>
+        items.map((li) => ({ name: li.getAttribute("data-check"), ok: li.classList.contains("ok") })),
+      );
+    const seen = await checks();
+    expect(
+      seen.every((c) => c.ok),
+      JSON.stringify(seen),
+    ).to.equal(true);
+    expect(seen.map((c) => c.name)).to.include.members([
+      "settled request equals opened request",
+      "output hash is the proven output",
+      "submitter is the operator",
+      "verifier code matches its pinned hash",
+      "Groth16 proof verifies",
+      "input matches the input commitment",
+    ]);
+    const life = await page.$$eval(".life li", (items) => items.map((li) => li.getAttribute("data-step")));
+    expect(life).to.deep.equal(["Opened", "Proven", "Settled", "Final"]);
+    // Only the re-run waits for the model file.
+    const notRun = await page.$$eval(".not-run li", (items) => items.map((li) => li.textContent));
+    expect(notRun).to.have.length(1);
+    expect(notRun[0]).to.match(/^re-executed output matches the result/);
+    await screenshots("request-zk-verified", "request");
+
+    // With the model file: its sha256, and the circuit's fixed-point model re-run on the input gives the proven class.
+    const modelInput = await page.$("#model-file");
+    await (modelInput as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(IRIS_MODEL_PATH);
+    await page.waitForSelector('[data-check="re-executed output matches the result"]', { timeout: 60_000 });
+    const rerun = await checks();
+    expect(
+      rerun.every((c) => c.ok),
+      JSON.stringify(rerun),
+    ).to.equal(true);
+    expect(rerun.map((c) => c.name)).to.include.members([
+      "Groth16 proof verifies",
+      "model file matches the commitment",
+      "re-executed output matches the result",
+    ]);
+    const evidence = await page.$eval(
+      '[data-check="re-executed output matches the result"] .evidence',
+      (el) => el.textContent,
+    );
+    expect(evidence).to.equal(`fixed-point re-run output ${zkRequest.label}`);
+    expect(await text()).not.to.include("Not checked in this browser yet");
+    expect(pageErrors).to.deep.equal([]);
+  });
+
   it("shows a request nobody answered as refunded", async () => {
     await open(`#/request/${refundedId}`, "request");
     await page.waitForSelector('[data-verdict]:not([data-verdict=""])');
@@ -377,8 +524,8 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     await open("#/operators", "operators");
     const operator = await text();
     expect(operator).to.include("1000 OPG");
-    expect(operator).to.match(/Results settled\s+1/);
-    expect(operator).to.match(/Quiet receipts committed\s+1 in 1 batch/);
+    expect(operator).to.match(/Results settled\s+2/); // the signed one and the proven one
+    expect(operator).to.match(/Quiet receipts committed\s+2 in 2 batch/);
     await screenshots("operators", "operators");
     await open("#/requests", "requests");
     await page.click(`a[href="#/request/${fulfilledId}"]`);
@@ -448,6 +595,33 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     expect(result).to.include("onnxruntime-web output hash");
     expect(result).not.to.include("Not checked in this browser yet");
     await screenshots("receipt-pending", "receipt");
+  });
+
+  it("checks a quiet receipt of a zk-circuit model in the browser: the Poseidon input commitment and the fixed-point re-run", async () => {
+    await open("#/receipt", "receipt");
+    const input = await page.$("#receipt-model");
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(IRIS_MODEL_PATH);
+    const seen = await checkReceipt(JSON.stringify(receiptRecordToJson(zkRecord)));
+    expect(seen.verdict, seen.text).to.equal("pending");
+    expect(seen.state).to.equal("in window");
+    const checks = await receiptChecks();
+    expect(
+      checks.every((c) => c.ok),
+      JSON.stringify(checks),
+    ).to.equal(true);
+    expect(checks.map((c) => c.name)).to.include.members([
+      "output matches the receipt",
+      "committed in the operator's log",
+      "input matches the request's commitment",
+      "model file matches the commitment",
+      "re-executed output matches the receipt",
+    ]);
+    const result = await page.$eval("#receipt-result", (el) => (el as HTMLElement).innerText);
+    expect(result).to.include("batch 1");
+    expect(result).to.include("Poseidon commitment of the quantized input");
+    expect(result).to.include("fixed-point circuit output class");
+    expect(result).not.to.include("Not checked in this browser yet");
+    await screenshots("receipt-zk-pending", "receipt");
   });
 
   it("fails a tampered receipt, naming the failing check", async () => {
@@ -543,9 +717,9 @@ describe("explorer page (headless Chromium against a devnet)", function () {
     );
     expect(charts.map((c) => c.id)).to.deep.equal(["by-version", "by-operator"]);
     expect(charts.every((c) => c.img && c.rows > 0)).to.equal(true);
-    expect(charts[0]!.desc).to.match(/^1 in all/);
+    expect(charts[0]!.desc).to.match(/^2 in all/); // the signed request and the proven one
     expect(charts[0]!.desc).to.include("iris-mlp");
-    expect(charts[1]!.desc).to.match(/^2 in all/); // one request settled and one quiet receipt committed
+    expect(charts[1]!.desc).to.match(/^4 in all/); // two requests settled and two quiet receipts committed
     await screenshots("activity", "activity");
     await open(`#/activity/${quietModelId}`, "activity");
     expect(await page.$eval("h1", (h) => h.textContent)).to.equal("Activity of iris-quiet");

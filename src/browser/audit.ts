@@ -2,6 +2,7 @@ import type { Address, PublicClient } from "viem";
 import { auditRequest, type AuditReport } from "../audit/audit.js";
 import { sha256Hex } from "../model/hash.js";
 import { DEFAULT_RUNTIME, runtimeHash } from "../model/runtime.js";
+import { browserZkTools, type VerificationKeySource } from "./zk.js";
 
 export interface BrowserAuditOptions {
   client: PublicClient;
@@ -14,17 +15,28 @@ export interface BrowserAuditOptions {
   modelFile?: Uint8Array;
   /** Signature mode: re-runs the model file on the input (onnxruntime-web in the page), compared with the result. */
   runModel?: (input: Uint8Array) => Promise<Uint8Array>;
+  /**
+   * Zk mode: the circuit's Groth16 verification key (or how to get it, called when the first proof is checked), for
+   * verifying the settled proof with snarkjs. Without it the report has no "Groth16 proof verifies" check.
+   */
+  verificationKey?: VerificationKeySource;
 }
 
 /**
  * {@link auditRequest}, the SDK's audit, with what a browser has: sha256 of a supplied model file, the default runtime
  * hash, `data:` inputs (the audit's default reader), and the model re-run when the caller gives `runModel` (the
- * explorer's is onnxruntime-web, given a model file). Not yet here (next slices, each a tool of `AuditTools`): Groth16
- * verification with snarkjs and the Poseidon input commitment; a report for a zk request therefore lacks those checks,
- * and {@link checksNotRunInBrowser} names them.
+ * explorer's is onnxruntime-web, given a model file). Zk mode (`./zk.ts`, loaded when a zk request is audited): the
+ * settled Groth16 proof verified with snarkjs (given `verificationKey`), the input's Poseidon commitment (circomlibjs)
+ * against the request's input hash, and, given the model file, the circuit's fixed-point re-run compared with the
+ * proven class. {@link checksNotRunInBrowser} names what a report could still lack.
  */
-export function auditInBrowser(options: BrowserAuditOptions): Promise<AuditReport> {
+export async function auditInBrowser(options: BrowserAuditOptions): Promise<AuditReport> {
+  const zkTools = await browserZkTools({
+    ...(options.verificationKey === undefined ? {} : { verificationKey: options.verificationKey }),
+    ...(options.modelFile === undefined ? {} : { modelFile: options.modelFile }),
+  });
   return auditRequest({
+    ...zkTools,
     client: options.client,
     settlement: options.settlement,
     requestId: options.requestId,
@@ -42,7 +54,10 @@ export interface CheckNotRun {
   why: string;
 }
 
-/** The checks the SDK's audit makes of a settled request of `modeName` that {@link auditInBrowser} cannot make yet. */
+/**
+ * The checks the SDK's audit makes of a settled request of `modeName` that {@link auditInBrowser} may not have made,
+ * and why; a caller drops those its report has.
+ */
 export function checksNotRunInBrowser(modeName: string): CheckNotRun[] {
   if (modeName === "signature") {
     return [
@@ -54,12 +69,11 @@ export function checksNotRunInBrowser(modeName: string): CheckNotRun[] {
   }
   if (modeName === "zk") {
     return [
-      { name: "Groth16 proof verifies", why: "snarkjs in the browser: next slice" },
+      { name: "Groth16 proof verifies", why: "no verification key was given to the audit" },
       {
-        name: "input matches the input commitment",
-        why: "the Poseidon commitment in the browser: next slice",
+        name: "re-executed output matches the result",
+        why: "give the model file below: the page re-runs the circuit's fixed-point model (if the circuit holds it)",
       },
-      { name: "re-executed output matches the result", why: "the fixed-point re-run: next slice" },
     ];
   }
   return [];

@@ -4,9 +4,12 @@
  * and hashing, the ABIs, the viem client and its actions (reads, events, and writes through a wallet client), the
  * decoded errors, output decoding, address parsing, the model encodings and file hash, and the request audit
  * ({@link auditRequest}, the same code `opg audit` runs) with {@link auditInBrowser}, its browser tools, and the
- * quiet receipt audit ({@link auditReceipt}, the code `opg audit --receipt` runs) with {@link auditReceiptInBrowser}.
+ * quiet receipt audit ({@link auditReceipt}, the code `opg audit --receipt` runs) with {@link auditReceiptInBrowser},
+ * and the zk audit tools (`./zk.ts`: Groth16 verification with snarkjs, the Poseidon input commitment, the circuit's
+ * fixed-point re-run; loaded on demand).
  *
- * Node-only, and not here: reading addresses from files (`readAddresses`), running ONNX models from disk, zk proving,
+ * Node-only, and not here: reading addresses from files (`readAddresses`), running ONNX models from disk, zk proving
+ * and the circuit's file paths (`src/zk/artifacts.ts`),
  * deployments and the operator node. The one action that encodes with Node's `Buffer`
  * (`infer`) is exported with the client but fails in a browser until the quiet gateway client stops using `Buffer`.
  */
@@ -41,6 +44,17 @@ export {
   type ReceiptAuditVerdict,
   type ReceiptState,
 } from "../audit/receipt.js";
+export {
+  browserQuantizedModel,
+  browserRunZkModel,
+  browserVerifyZkProof,
+  browserZkInputCommitment,
+  browserZkTools,
+  parseVerificationKey,
+  type BrowserZkTools,
+  type Groth16VerificationKey,
+  type VerificationKeySource,
+} from "./zk.js";
 export {
   auditReceiptInBrowser,
   receiptChecksNotRunInBrowser,

@@ -2,6 +2,7 @@ import type { Address, PublicClient } from "viem";
 import { auditReceipt, type ReceiptAuditReport } from "../audit/receipt.js";
 import { sha256Hex } from "../model/hash.js";
 import type { QuietReceiptRecord } from "../protocol/quiet-json.js";
+import { browserZkTools } from "./zk.js";
 
 /** What a receipt audit in a browser takes: the chain, the receipt file's record, and optionally the model file. */
 export interface BrowserReceiptAuditOptions {
@@ -22,12 +23,19 @@ export interface BrowserReceiptAuditOptions {
  * {@link auditReceipt}, the SDK's receipt audit (the code `opg audit --receipt` runs), with what a browser has: the
  * chain through the visitor's RPC, the operator's gateway and batch data through the browser's `fetch` (every proof
  * verified against the on-chain root), sha256 of a supplied model file, keccak256 of the input the record holds, and
- * the model re-run when the caller gives `runModel` (the explorer's is onnxruntime-web). Not yet here: the fixed-point
- * circuit and Poseidon commitment of a zk-circuit model; the report's `skipped` then names them and
+ * the model re-run when the caller gives `runModel` (the explorer's is onnxruntime-web). A zk-circuit model
+ * (`./zk.ts`): the input's Poseidon commitment, and with the model file the circuit's fixed-point re-run. Not here:
+ * proving (`prove`), which needs the circuit's proving key; the report's `skipped` names what was not checked and
  * {@link receiptChecksNotRunInBrowser} says why.
  */
-export function auditReceiptInBrowser(options: BrowserReceiptAuditOptions): Promise<ReceiptAuditReport> {
+export async function auditReceiptInBrowser(
+  options: BrowserReceiptAuditOptions,
+): Promise<ReceiptAuditReport> {
+  const zkTools = await browserZkTools(
+    options.modelFile === undefined ? {} : { modelFile: options.modelFile },
+  );
   return auditReceipt({
+    ...zkTools,
     client: options.client,
     settlement: options.settlement,
     record: options.record,
@@ -46,10 +54,7 @@ export function receiptChecksNotRunInBrowser(report: ReceiptAuditReport): { name
       return { name: what, why: "onnxruntime-web could not run the model file in this browser" };
     }
     if (/no runZkModel tool/.test(reason)) {
-      return { name: what, why: "the fixed-point circuit in the browser: next slice" };
-    }
-    if (/no zkInputCommitment tool/.test(reason)) {
-      return { name: what, why: "the Poseidon input commitment in the browser: next slice" };
+      return { name: what, why: "the model file is not a dense ReLU network the circuit can hold" };
     }
     return { name: what, why };
   });

@@ -65,12 +65,21 @@ function printUrls(): Plugin {
   };
 }
 
+/**
+ * circomlibjs's entry re-exports all its hashes and contract generators, and with them Node-only dependencies
+ * (`assert`, `buffer` through bn.js and readable-stream). The page needs only `buildPoseidon` (the zk input
+ * commitment), whose module imports nothing but its constants and ffjavascript (which has a browser build): the page
+ * resolves `circomlibjs` to that module. The package's `exports` map forbids the deep import in code, hence the alias.
+ */
+const CIRCOMLIBJS_POSEIDON = path("../../node_modules/circomlibjs/src/poseidon_wasm.js");
+
 export default defineConfig({
   root: path("."),
   base: "./",
   publicDir: false,
   logLevel: "warn",
   plugins: [noNodeBuiltins(), printUrls()],
+  resolve: { alias: [{ find: /^circomlibjs$/, replacement: CIRCOMLIBJS_POSEIDON }] },
   build: {
     outDir: EXPLORER_OUT_DIR,
     emptyOutDir: true,

@@ -2,8 +2,10 @@
  * Fixed-point and commitment parameters shared by the circuit (`circuits/mlp.circom`, template
  * `Mlp(L, SIZES, F, B, A, PER)`) and this TypeScript twin. A compiled circuit fixes one shape and
  * one parameter set; the values here must equal the template arguments in its main component.
+ *
+ * Browser-safe: no Node module in its import graph (the explorer's build refuses one). Where the
+ * circuit's files live is Node-only: `IRIS_ZK_ARTIFACTS` in `./artifacts.js`.
  */
-import { fileURLToPath } from "node:url";
 
 export interface ZkCircuitParams {
   /** F: fractional bits; a real value v is the integer round(v * 2^F) (half away from zero). */
@@ -47,14 +49,3 @@ export function checkParams(params: ZkCircuitParams): void {
   if (packPer * valueBits > 252) throw new RangeError(`packPer * valueBits = ${packPer * valueBits} > 252`);
   if (actBits + fracBits + 2 > 252) throw new RangeError(`actBits + fracBits + 2 > 252`);
 }
-
-/** Where the Iris circuit's kept artifacts live (`circuits/build/`). */
-export const IRIS_ZK_ARTIFACTS = Object.freeze({
-  circuit: fileURLToPath(new URL("../../circuits/iris_mlp.circom", import.meta.url)),
-  wasm: fileURLToPath(new URL("../../circuits/build/iris_mlp.wasm", import.meta.url)),
-  zkey: fileURLToPath(new URL("../../circuits/build/iris_mlp_final.zkey", import.meta.url)),
-  vkey: fileURLToPath(new URL("../../circuits/build/verification_key.json", import.meta.url)),
-  sym: fileURLToPath(new URL("../../circuits/build/iris_mlp.sym", import.meta.url)),
-  setup: fileURLToPath(new URL("../../circuits/build/setup.json", import.meta.url)),
-  verifier: fileURLToPath(new URL("../../contracts/verifiers/IrisMlpVerifier.sol", import.meta.url)),
-});

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import * as snarkjs from "snarkjs";
 import type { Groth16Proof, Groth16VerificationKey } from "snarkjs";
 import { SNARK_SCALAR_FIELD, ZK_PUBLIC_SIGNALS } from "../protocol/zk.js";
-import { IRIS_ZK_ARTIFACTS } from "./params.js";
+import { IRIS_ZK_ARTIFACTS } from "./artifacts.js";
 import type { MlpCircuitInput } from "./witness.js";
 
 export type { Groth16Proof, Groth16VerificationKey } from "snarkjs";

@@ -13,6 +13,7 @@ import {
 import type { Explorer } from "../data/context.js";
 import { loadRequests, type RequestRow } from "../data/requests.js";
 import { modelRunner } from "../rerun/tool.js";
+import { circuitVerificationKey } from "../zk/vkey.js";
 import { append, facts, h, type Child } from "./dom.js";
 import { modelLink, opg, operatorLink, shortHash, time, where } from "./format.js";
 import type { View } from "./view.js";
@@ -167,6 +168,7 @@ async function runAudit(explorer: Explorer, requestId: bigint, box: HTMLElement,
       fromBlock: deployment.fromBlock,
       ...(modelFile === undefined ? {} : { modelFile }),
       ...(runner?.run === undefined ? {} : { runModel: runner.run }),
+      verificationKey: circuitVerificationKey,
     });
   } catch (error) {
     box.replaceChildren(
@@ -243,7 +245,7 @@ function modelFileForm(explorer: Explorer, requestId: bigint, box: HTMLElement):
     h(
       "p",
       {},
-      "Give the model file you have: the audit runs again, checks its sha256 against the version's commitment and re-runs it on the input with onnxruntime-web. ",
+      "Give the model file you have: the audit runs again, checks its sha256 against the version's commitment and re-runs it on the input (with onnxruntime-web, or for a zk request the circuit's fixed-point model). ",
       "The file stays in your browser.",
     ),
     h("label", { for: "model-file" }, "Model file (ONNX)"),
