@@ -86,6 +86,12 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
   let quantized: ReturnType<typeof quantizeOnnx>;
 
   const chainNow = async () => (await payer.publicClient.getBlock()).timestamp;
+  /** The gateway's now: the later of the clock and the chain's head (automine: the head can be minutes old). */
+  const gatewayNow = async () => {
+    const head = await chainNow();
+    const wall = BigInt(Math.floor(Date.now() / 1000));
+    return head > wall ? head : wall;
+  };
 
   async function inputFor(modelId: Hex, sample: number): Promise<{ bytes: Uint8Array; hash: Hex }> {
     const features = iris.features[sample]!;
@@ -112,7 +118,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
       fee,
       cumulative: overrides.cumulative ?? state.cumulative + fee,
       index: overrides.index ?? state.index,
-      deadline: overrides.deadline ?? (await chainNow()) + 600n,
+      deadline: overrides.deadline ?? (await gatewayNow()) + 600n,
     });
     return { request, signature, input: Buffer.from(input ?? bytes).toString("base64") };
   }
@@ -326,8 +332,9 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     const twin = `${valid.signature.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${v}` as Hex;
     await refused({ ...valid, signature: twin }, 401, "bad_signature");
     // 5. the deadline
-    const now = await chainNow();
-    await refused(await body(quietModel, 1, { deadline: now - 1n }), 400, "bad_deadline");
+    const head = await chainNow();
+    const now = await gatewayNow();
+    await refused(await body(quietModel, 1, { deadline: head - 1n }), 400, "bad_deadline");
     await refused(await body(quietModel, 1, { deadline: now + 3_600n + 120n }), 400, "bad_deadline");
     // 6. the model's terms and fee
     await refused(await body(deprecatedModel, 1), 403, "not_allowed");
@@ -401,7 +408,7 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
       fee: FEE,
       cumulative,
       index,
-      deadline: (await chainNow()) + 600n,
+      deadline: (await gatewayNow()) + 600n,
     });
     return { request, signature, input: Buffer.from(bytes).toString("base64") };
   }

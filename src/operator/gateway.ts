@@ -373,11 +373,13 @@ export class QuietGateway {
 
     const known = this.chain.get(request.payer, request.modelId);
     const state = known instanceof Promise ? await known : known;
-    const now = this.chain.now();
+    let now = this.chain.now();
+    const ttl = ctx.maxTtl - this.chain.deadlineMargin;
+    // Too far ahead by this view's clock: the chain's clock may have jumped since the last poll; look again once.
+    if (request.deadline > now + ttl) now = await this.chain.refreshClock();
     if (request.deadline <= now) {
       return reject(400, "bad_deadline", `the deadline ${request.deadline} has passed (now ${now})`);
     }
-    const ttl = ctx.maxTtl - this.chain.deadlineMargin;
     if (request.deadline > now + ttl) {
       return reject(
         400,

@@ -74,6 +74,9 @@ export class QuietChainState {
   private headHash?: Hex;
   /** The head's timestamp minus this machine's clock at the read (ms), as last seen. */
   private leadMs = 0;
+  /** The latest out-of-turn read of the head's time, and when it was sent (see `refreshClock`). */
+  private clockRead?: Promise<void>;
+  private clockReadAt = 0;
   private failing = false;
   private margin = 0n;
   /** Head reads and entry reads done, for tests and metrics. */
@@ -132,6 +135,27 @@ export class QuietChainState {
   /** The chain's time now (unix seconds): this machine's clock, or the head's if it is ahead. */
   now(): bigint {
     return BigInt(Math.floor((Date.now() + Math.max(0, this.leadMs)) / 1000));
+  }
+
+  /**
+   * Read the head's time again, at most once a second (concurrent callers share the read), and return `now()`. For
+   * a deadline that looks too far ahead: the chain's clock may have jumped since the last poll (a devnet's time
+   * travel, a node catching up). A failed read leaves the clock as it was.
+   */
+  async refreshClock(): Promise<bigint> {
+    const sent = Date.now();
+    if (this.clockRead === undefined || sent - this.clockReadAt >= 1_000) {
+      this.clockReadAt = sent;
+      this.clockRead = this.options.client.getBlock({ blockTag: "latest" }).then(
+        (head) => {
+          const lead = Number(head.timestamp) * 1000 - sent;
+          if (lead > this.leadMs) this.leadMs = lead;
+        },
+        () => undefined,
+      );
+    }
+    await this.clockRead;
+    return this.now();
   }
 
   /** The state of (payer, model): from memory while fresh, else read now (throws on an RPC failure). */
