@@ -46,7 +46,7 @@ export async function findBatch(
   fromBlock: bigint,
   range: bigint = DEFAULT_LOG_RANGE,
 ): Promise<CommittedBatch | undefined> {
-  const latest = await client.getBlockNumber();
+  const latest = await client.getBlockNumber({ cacheTime: 0 });
   for (let to = latest; to >= fromBlock; to -= range) {
     const from = to - range + 1n > fromBlock ? to - range + 1n : fromBlock;
     const events = await client.getContractEvents({

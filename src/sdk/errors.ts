@@ -220,6 +220,8 @@ export function explainProtocolError({ name, args }: ProtocolError): string {
     // ------------------------------------------------------------------ operators and signatures
     case "UnknownOperator":
       return `${a(0)} is not a registered operator (or key); register and stake first`;
+    case "EndpointTooLong":
+      return `the endpoint URL is ${a(0)} bytes, at most ${a(1)}: publish a shorter URL`;
     case "SignerMismatch":
       return `the result's signature recovers ${a(1)}, which is not the current key of operator ${a(0)}: a field of the signed result was changed (output stripped or swapped, another URI, another request), or the key was rotated; submit the result exactly as signed by the current key`;
     case "SignerProofInvalid":

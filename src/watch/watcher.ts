@@ -353,7 +353,7 @@ export class Watcher {
   private async scan(): Promise<number> {
     const store = this.state;
     const { publicClient } = this.options;
-    const latest = await publicClient.getBlockNumber();
+    const latest = await publicClient.getBlockNumber({ cacheTime: 0 });
     const range = this.options.blockRange ?? 2_000n;
     let from = store.cursor() ?? this.options.fromBlock ?? 0n;
     const operators = this.options.operators;
