@@ -34,9 +34,28 @@ for (const [platform, constraints] of Object.entries(PLATFORMS)) {
   };
   added++;
 }
+// Other optional, platform-only packages this registry does not serve, which npm therefore leaves out of the lock:
+// Vite's Windows helper (`optionalDependencies` of vite). Listed with their platform so npm skips them elsewhere.
+const OTHERS = [
+  {
+    name: "napi-windows-process-start-time",
+    parent: "node_modules/vite",
+    version: "0.1.0",
+    os: ["win32"],
+  },
+];
+for (const { name, parent, version, os } of OTHERS) {
+  const key = `node_modules/${name}`;
+  const dependent = lock.packages[parent];
+  if (dependent?.optionalDependencies?.[name] === undefined || lock.packages[key] !== undefined) continue;
+  lock.packages[key] = { version, dev: dependent.dev === true, license: "MIT", optional: true, os };
+  added++;
+}
 const [root, ...rest] = Object.entries(lock.packages);
 lock.packages = Object.fromEntries([root, ...rest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(
-  added === 0 ? "package-lock.json already lists every EDR platform" : `added ${added} EDR platform entries`,
+  added === 0
+    ? "package-lock.json already lists every platform package"
+    : `added ${added} platform package entries`,
 );
