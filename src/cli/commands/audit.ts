@@ -26,7 +26,6 @@ const RECEIPT_NEXT: Readonly<Record<string, string>> = {
   "in window": "committed, in its challenge window: it is final after the challenge deadline (exit 3)",
 };
 
-
 /** A receipt file (`QuietReceiptRecord` JSON), or a usage error naming the file and the bad field. */
 async function readReceiptFile(path: string): Promise<QuietReceiptRecord> {
   let text: string;
