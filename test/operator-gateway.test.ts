@@ -559,9 +559,12 @@ describe("operator node: quiet-mode gateway (against a devnet over HTTP)", funct
     expect((await get("/v1/batches/999999")).status).to.equal(404);
     expect((await get("/v1/receipts/999999")).status).to.equal(404);
 
+    // Past every served request's challenge deadline: their deadlines were set from the gateway's now (the later of
+    // the clock and the head), up to 600 s ahead.
+    const lag = Number((await gatewayNow()) - (await chainNow()));
     await payer.publicClient.request({
       method: "evm_increaseTime" as never,
-      params: [600 + COMMIT_WINDOW + CHALLENGE_WINDOW + 1] as never,
+      params: [lag + 600 + COMMIT_WINDOW + CHALLENGE_WINDOW + 1] as never,
     });
     await payer.publicClient.request({ method: "evm_mine" as never, params: [] as never });
     const ok = await payer.verifyReceiptOnChain({
