@@ -134,18 +134,17 @@ try {
   ];
   const figures: Record<string, number> = {};
   for (const [view, route] of views) {
-    // A fresh context each time: nothing in sessionStorage or memory.
-    const context = await browser.createBrowserContext();
-    const page = await context.newPage();
+    // A fresh tab each time: nothing in its sessionStorage or memory.
+    const page = await browser.newPage();
     await page.setViewport({ width: 1366, height: 900 });
     await page.goto(`${site}/?${query.toString()}${route}`);
     await page.waitForSelector(`main[data-ready="true"][data-view="${view}"]`, { timeout: 60_000 });
     figures[view] = Number(await page.evaluate(() => document.documentElement.dataset.firstRenderMs));
-    await context.close();
+    await page.close();
   }
 
   console.log(
-    `A devnet with ${count} requests (${Math.ceil(count / 2)} answered with a signature; seeded in ${seeded.toFixed(1)} s); each view opened in a fresh headless Chromium context, timed from navigation start to the view rendered:`,
+    `A devnet with ${count} requests (${Math.ceil(count / 2)} answered with a signature; seeded in ${seeded.toFixed(1)} s); each view opened in a fresh headless Chromium tab, timed from navigation start to the view rendered:`,
   );
   console.log("view        first render ms");
   for (const [view, ms] of Object.entries(figures))

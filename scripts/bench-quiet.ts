@@ -442,11 +442,11 @@ async function profileReceipt(
       parseInferBody(JSON.parse(body)),
     ),
     "gateway: EIP-712 hash of the request": await micro(500, () => fastHashQuietRequest(request)),
-    "gateway: recover the payer's signature (secp256k1, JS)": await micro(100, () =>
+    "gateway: recover the payer's signature (libsecp256k1, wasm)": await micro(100, () =>
       recoverDigestSigner(typedDigest(domain, fastHashQuietRequest(request)), signature),
     ),
     "gateway: ONNX run (onnxruntime-web, wasm)": await micro(500, () => inferBytes(model, input)),
-    "gateway: sign the receipt (secp256k1, JS)": await micro(100, () =>
+    "gateway: sign the receipt (libsecp256k1, wasm)": await micro(100, () =>
       fastSignReceipt(account, domain, receipt),
     ),
     "gateway: SQLite commit, 1 receipt per transaction (fsync)": await micro(30, commit(1)),
@@ -454,7 +454,7 @@ async function profileReceipt(
     "client: sign the voucher (EIP-712 digest, secp256k1, JS)": await micro(100, () =>
       account.sign({ hash: fastQuietRequestDigest(domain, request) }),
     ),
-    "client: recover the receipt's signer (secp256k1, JS)": await micro(100, () =>
+    "client: recover the receipt's signer (libsecp256k1, wasm)": await micro(100, () =>
       recoverDigestSigner(fastReceiptDigest(domain, receipt), receiptSignature),
     ),
     "both: answer JSON out and in": await micro(500, () => JSON.parse(JSON.stringify(answer))),
