@@ -34,7 +34,9 @@ export default defineConfig({
   },
   paths: { ignition: "deploy" },
   test: {
-    mocha: { reporter: "./test/helpers/summary-reporter.cjs", timeout: 60_000 },
+    // Two test files at a time (each in its own worker process): most wait on devnets, so the suite takes about half
+    // the time on two cores. Every devnet has its own port and Ignition journal, so files never share state.
+    mocha: { reporter: "./test/helpers/summary-reporter.cjs", timeout: 60_000, parallel: true, jobs: 2 },
     // Solidity tests (test/solidity): fuzz tests and invariant campaigns run by Hardhat's own runner (EDR).
     // `default` is what `npm test` runs: every invariant makes runs × depth = 15,000 handler calls, and any
     // handler call whose outcome differs from the predicted one fails the run (failOnRevert). `deep` is a soak:

@@ -24,7 +24,8 @@ class SummaryReporter extends Mocha.reporters.Spec {
         }))
         .sort((a, b) => b.seconds - a.seconds)
         .slice(0, 12);
-      console.log("slowest test files (s):");
+      // In parallel mode the workers' suites reach this process without their files: nothing to list then.
+      if (slowest.length > 0) console.log("slowest test files (s):");
       for (const { file, seconds } of slowest) console.log(`  ${seconds.toFixed(1).padStart(6)}  ${file}`);
       console.log(`${runner.stats.passes} passed, ${runner.stats.failures} failed`);
     });
